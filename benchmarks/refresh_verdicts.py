@@ -1,0 +1,65 @@
+"""Benchmark: how many batches per second ``refresh_verdicts`` judges and
+stores, on a generated data set (every batch × every shipped standard).
+
+    .venv/bin/python benchmarks/refresh_verdicts.py [--products 8000] [--database-url URL]
+
+Builds a fresh database (SQLite file in a temporary folder by default), fills
+it with ``generate_dataset``, then times ``verdicts.refresh_all`` and prints
+the rate. Not a test: figures vary with the machine.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--products", type=int, default=8000)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="bench-refresh-")
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.sqlite3"
+    os.environ["MEDIA_ROOT"] = f"{workdir}/media"
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "registry.settings"
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from registry import verdicts
+    from registry.models import BatchVerdict, Standard
+    from vendors.models import Batch
+
+    if args.database_url:
+        call_command("flush", "--noinput", verbosity=0)
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        call_command("generate_dataset", products=args.products, no_verdicts=True, stdout=quiet)
+    print(f"generated {args.products} products in {time.perf_counter() - started:.1f} s")
+    batches = Batch.objects.count()
+    standards = Standard.objects.count()
+    for attempt in range(1, args.repeat + 1):
+        started = time.perf_counter()
+        verdicts.refresh_all()
+        elapsed = time.perf_counter() - started
+        print(
+            f"run {attempt}: {batches} batches × {standards} standards in {elapsed:.2f} s"
+            f" = {batches / elapsed:,.0f} batches/s"
+        )
+    print(f"stored batch verdicts: {BatchVerdict.objects.count()}")
+    print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The JSON API (API.md, "/api/v1/"): thin views over selectors and services."""
+
+from django.db import connection
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+
+from . import selectors, serializers
+from .filters import ProductFilter
+from .models import Analyte, Certificate, Lab, Standard
+
+
+class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.ProductListSerializer
+    filterset_class = ProductFilter
+
+    def get_queryset(self):
+        return selectors.products_with_verdict().order_by("vendor__name", "name", "pk")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "standard", OpenApiTypes.STR, description="Standard code (default: baseline)"
+            )
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def retrieve(self, request, pk=None):
+        as_of = timezone.localdate()
+        if not str(pk).isdigit():
+            raise exceptions.NotFound()
+        product = get_object_or_404(selectors.products_with_verdict(as_of=as_of), pk=pk)
+        rows = selectors.product_verdicts(product)
+        standards = list(Standard.objects.order_by("-is_default", "position", "code"))
+        code = request.query_params.get("standard")
+        chosen = next((s for s in standards if s.code == code), None) if code else standards[0]
+        if chosen is None:
+            known = ", ".join(s.code for s in standards)
+            raise exceptions.ValidationError(
+                {"standard": [f"Unknown standard '{code}'. Known: {known}."]}
+            )
+        by_standard = {row.standard_id: row for row in rows}
+        row = by_standard.get(chosen.pk)
+        batches = selectors.batches_with_verdict(product, chosen, as_of)
+        data = serializers.ProductDetailSerializer(product, context={"request": request}).data
+        data["status"] = {
+            "verdict": row.status_on(as_of) if row else "untested",
+            "standard": chosen.code,
+            "as_of": as_of.isoformat(),
+            "valid_until": row.current_until.isoformat() if row and row.current_until else None,
+            "panels": [
+                panel_json(p, request)
+                for p in selectors.panels_on(row.panels if row else [], as_of)
+            ],
+            "batches": [
+                {
+                    "id": b.pk,
+                    "lot": b.lot_code,
+                    "on_sale": b.on_sale,
+                    "verdict": b.verdict,
+                    "api_url": request.build_absolute_uri(f"/api/v1/lots/?code={b.lot_code}"),
+                }
+                for b in batches
+            ],
+        }
+        data["verdicts"] = {
+            s.code: by_standard[s.pk].status_on(as_of) if s.pk in by_standard else "untested"
+            for s in standards
+        }
+        return Response(data)
+
+
+def panel_json(panel, request):
+    """A stored panel (with its state on the day) as API.md shapes it."""
+    return {
+        "panel": panel["panel"],
+        "required": panel["required"],
+        "state": panel["state"],
+        "within_limits": panel["within_limits"],
+        "tested_on": panel["tested_on"],
+        "current_until": panel["current_until"],
+        "missing_analytes": panel["missing_analytes"],
+        "certificates": [
+            request.build_absolute_uri(f"/api/v1/certificates/{pk}/")
+            for pk in panel["certificates"]
+        ],
+    }
+
+
+class LotViewSet(viewsets.GenericViewSet):
+    """Every batch printed with a lot code (several vendors may share one)."""
+
+    serializer_class = serializers.LotSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("code", OpenApiTypes.STR, required=True)])
+    def list(self, request):
+        code = request.query_params.get("code", "").strip()
+        if not code:
+            raise exceptions.ValidationError({"code": ["A lot code is required."]})
+        as_of = timezone.localdate()
+        batches = selectors.lot_batches(code, as_of)
+        page = self.paginate_queryset(batches)
+        rows = [
+            {
+                "id": b.pk,
+                "lot": b.lot_code,
+                "on_sale": b.on_sale,
+                "product": {
+                    "id": b.product.pk,
+                    "slug": b.product.slug,
+                    "name": b.product.name,
+                    "api_url": request.build_absolute_uri(f"/api/v1/products/{b.product.pk}/"),
+                },
+                "vendor": {"slug": b.product.vendor.slug, "name": b.product.vendor.name},
+                "verdict": b.verdict,
+                "panels": [panel_json(p, request) for p in selectors.panels_on(b.panels, as_of)],
+            }
+            for b in page
+        ]
+        return self.get_paginated_response(rows)
+
+
+class VendorViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.VendorSerializer
+    lookup_field = "slug"
+
+    @extend_schema(parameters=[OpenApiParameter("mine", OpenApiTypes.BOOL)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        queryset = selectors.vendors_with_share().order_by("name")
+        if self.action == "list" and self.request.query_params.get("mine") in ("1", "true"):
+            if not self.request.user.is_authenticated:
+                raise exceptions.NotAuthenticated()
+            queryset = queryset.filter(members=self.request.user)
+        return queryset
+
+
+class LabViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.LabSerializer
+    queryset = Lab.objects.order_by("name")
+
+
+class AnalyteViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.AnalyteSerializer
+    queryset = Analyte.objects.prefetch_related("synonyms").order_by("panel", "position", "code")
+    lookup_field = "code"
+
+
+class StandardViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.StandardSerializer
+    queryset = Standard.objects.prefetch_related("requirements__analyte").order_by(
+        "-is_default", "position", "code"
+    )
+    lookup_field = "code"
+
+
+class CertificateViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.CertificateSerializer
+
+    def get_queryset(self):
+        return (
+            Certificate.objects.visible_to(self.request.user)
+            .distinct()
+            .select_related("lab")
+            .prefetch_related("results__analyte", "batches__product__vendor")
+        )
+
+
+class TokenView(ObtainAuthToken):
+    """``POST`` username and password, receive ``{"token": "…"}``."""
+
+
+def database_answers():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone() == (1,)

@@ -1,0 +1,546 @@
+"""The verdict engine: results + product facts + a standard + a date → verdict.
+
+A pure function with no ORM in it (``verdicts.py`` loads the facts and stores
+what this returns). The rules, from DESIGN.md "The rules":
+
+* Only results from *approved* certificates count, and, when the standard
+  requires it (every shipped one does), only from labs whose ISO/IEC 17025
+  accreditation covered the certificate's ``tested_on`` date.
+* For each analyte the newest counted result is used (by ``tested_on``, then
+  ``issued_on``, then the certificate's id): a lab may report metals and
+  microbials on separate certificates.
+* A panel is *present* when every analyte the standard requires in it has a
+  result; it is *current* while its oldest counted result's ``tested_on`` is
+  no more than ``max_age_days`` before the date. ``current_until`` is stored so
+  staleness is a date comparison when read.
+* Within limits, after unit normalisation: a number compared with ``<`` or
+  ``≤`` as the standard writes it (Utah's metal limits are strict); ``ND``
+  passes; ``<LOQ`` passes when the LOQ is at or below the limit and is
+  otherwise *indeterminate*; qualitative microbials pass on absent and fail on
+  present. Per-serving and per-day limits need the serving size (and the
+  maximum servings per day); without them the requirement is indeterminate.
+* Ratio rules (7-OH as a share of the alkaloids) are judged within one
+  certificate: the newest counted one reporting 7-OH and another alkaloid.
+* Overall: ``fails_limits`` > ``incomplete`` > ``stale`` > ``current``;
+  ``untested`` when no certificate counts. Anything indeterminate makes the
+  verdict at best ``incomplete``: the registry never shows a pass it cannot
+  prove.
+* Label accuracy (measured mitragynine per serving against the claim) is
+  flagged outside ±20 %, never failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from . import units
+
+APPROVED = "approved"
+
+CURRENT = "current"
+FAILS_LIMITS = "fails_limits"
+STALE = "stale"
+INCOMPLETE = "incomplete"
+UNTESTED = "untested"
+
+# Worse verdicts rank higher. ``stale`` never appears as a stored status: it is
+# ``current`` read after ``current_until``.
+RANK = {CURRENT: 0, STALE: 1, INCOMPLETE: 2, FAILS_LIMITS: 3}
+
+PASS = "pass"  # noqa: S105 - an outcome, not a password
+FAIL = "fail"
+INDETERMINATE = "indeterminate"
+MISSING = "missing"
+REPORTED = "reported"
+
+LABEL_TOLERANCE = Decimal("20")  # percent either side of the label claim
+
+ALKALOID_PANEL = "alkaloids"
+SEVEN_OH = "7-hydroxymitragynine"
+MITRAGYNINE = "mitragynine"
+TOTAL_ALKALOIDS = "total-alkaloids"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFacts:
+    id: int
+    tested_on: date
+    state: str = APPROVED
+    issued_on: date | None = None
+    lab_accredited_from: date | None = None
+    lab_accredited_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultFacts:
+    """One result, its numbers already in the analyte's canonical ``unit``."""
+
+    analyte: str
+    panel: str
+    certificate: CertificateFacts
+    value: Decimal | None = None
+    qualifier: str = ""
+    loq: Decimal | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    form: str
+    serving_size_g: Decimal | None = None
+    max_servings_per_day: int | None = None
+    label_mitragynine_mg: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementSpec:
+    analyte: str
+    panel: str
+    basis: str = "concentration"
+    limit: Decimal | None = None
+    comparison: str = "le"
+    unit: str = ""
+    required: bool = True
+    forms: tuple[str, ...] = ()
+
+    def applies_to(self, form):
+        return not self.forms or form in self.forms
+
+
+@dataclass(frozen=True, slots=True)
+class StandardSpec:
+    code: str
+    requirements: tuple[RequirementSpec, ...]
+    max_age_days: int = 365
+    requires_accreditation: bool = True
+    _layouts: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def layout(self, form):
+        """The requirements that apply to ``form`` and the panels they make,
+        worked out once per standard and form."""
+        if form not in self._layouts:
+            requirements = tuple(q for q in self.requirements if q.applies_to(form))
+            panels = []
+            for name in dict.fromkeys(q.panel for q in requirements):
+                reqs = [q for q in requirements if q.panel == name]
+                needed = tuple(
+                    sorted({q.analyte for q in reqs if q.required and q.basis != "alkaloid_total"})
+                )
+                considered = needed or tuple(sorted({q.analyte for q in reqs}))
+                panels.append((name, any(q.required for q in reqs), needed, considered))
+            self._layouts[form] = (requirements, tuple(panels))
+        return self._layouts[form]
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    analyte: str
+    panel: str
+    basis: str
+    required: bool
+    outcome: str
+    limit: Decimal | None = None
+    comparison: str = "le"
+    unit: str = ""
+    measured: Decimal | None = None  # in ``unit`` when the basis converts
+    certificate: int | None = None
+    note: str = ""
+
+    def as_dict(self):
+        return {
+            "analyte": self.analyte,
+            "panel": self.panel,
+            "basis": self.basis,
+            "required": self.required,
+            "outcome": self.outcome,
+            "limit": _str(self.limit),
+            "comparison": self.comparison,
+            "unit": self.unit,
+            "measured": _str(self.measured),
+            "certificate": self.certificate,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PanelVerdict:
+    panel: str
+    required: bool
+    present: bool
+    within_limits: bool | None
+    tested_on: date | None = None
+    current_until: date | None = None
+    missing_analytes: tuple[str, ...] = ()
+    certificates: tuple[int, ...] = ()
+
+    def state(self, as_of):
+        return panel_state(self.present, self.current_until, as_of)
+
+    def as_dict(self):
+        return {
+            "panel": self.panel,
+            "required": self.required,
+            "present": self.present,
+            "within_limits": self.within_limits,
+            "tested_on": _iso(self.tested_on),
+            "current_until": _iso(self.current_until),
+            "missing_analytes": list(self.missing_analytes),
+            "certificates": list(self.certificates),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``status`` is the verdict before the date is applied (never ``stale``);
+    ``overall`` is the verdict on ``as_of``."""
+
+    status: str
+    as_of: date
+    current_until: date | None = None
+    panels: tuple[PanelVerdict, ...] = ()
+    judgements: tuple[Judgement, ...] = ()
+    label_accuracy: Decimal | None = None
+    label_flagged: bool = False
+
+    @property
+    def overall(self):
+        return effective_status(self.status, self.current_until, self.as_of)
+
+    def panel(self, name):
+        return next(p for p in self.panels if p.panel == name)
+
+
+def effective_status(status, current_until, as_of):
+    if status == CURRENT and current_until is not None and current_until < as_of:
+        return STALE
+    return status
+
+
+def panel_state(present, current_until, as_of):
+    if not present:
+        return "missing"
+    if current_until is not None and current_until < as_of:
+        return STALE
+    return CURRENT
+
+
+def accredited_on(accredited_from, accredited_until, day):
+    """A lab counts as accredited on ``day`` when its ISO/IEC 17025
+    accreditation covers that day; no end date means no accreditation."""
+    if accredited_until is None or day is None:
+        return False
+    return (accredited_from is None or accredited_from <= day) and day <= accredited_until
+
+
+def counts(certificate, standard):
+    if certificate.state != APPROVED:
+        return False
+    if not standard.requires_accreditation:
+        return True
+    return accredited_on(
+        certificate.lab_accredited_from, certificate.lab_accredited_until, certificate.tested_on
+    )
+
+
+def _newness(certificate):
+    return (certificate.tested_on, certificate.issued_on or certificate.tested_on, certificate.id)
+
+
+def evaluate(results, product, standard, as_of):
+    """Judge one batch against one standard: ``results`` are every result of
+    every certificate that names the batch (any state; this decides what
+    counts)."""
+    return evaluate_many(results, product, (standard,), as_of)[0]
+
+
+class _Counted:
+    """What one batch's results say once uncounted certificates are set
+    aside; shared by every standard with the same accreditation rule."""
+
+    def __init__(self, results, standard):
+        self.results = [r for r in results if counts(r.certificate, standard)]
+        newest = {}
+        for result in self.results:
+            held = newest.get(result.analyte)
+            if held is None or _newness(result.certificate) > _newness(held.certificate):
+                newest[result.analyte] = result
+        self.newest = newest
+        self.judged = {}
+
+
+def evaluate_many(results, product, standards, as_of):
+    """Judge one batch against several standards, sharing the work they have
+    in common (the counted results, and identical requirements)."""
+    views = {}
+    verdicts = []
+    for standard in standards:
+        rule = standard.requires_accreditation
+        view = views.get(rule) or views.setdefault(rule, _Counted(results, standard))
+        requirements, layout = standard.layout(product.form)
+        judgements = []
+        for requirement in requirements:
+            judged = view.judged.get(requirement)
+            if judged is None:
+                judged = view.judged[requirement] = _judge(
+                    requirement, view.newest, view.results, product
+                )
+            judgements.append(judged)
+        verdicts.append(_verdict(view, product, standard, layout, tuple(judgements), as_of))
+    return verdicts
+
+
+def _verdict(view, product, standard, layout, judgements, as_of):
+    panels = tuple(_panels(layout, judgements, view.newest, standard.max_age_days))
+    accuracy = label_accuracy(view.newest.get(MITRAGYNINE), product)
+    flagged = accuracy is not None and abs(accuracy - 100) > LABEL_TOLERANCE
+    outcomes = {j.outcome for j in judgements}
+    if not view.results:
+        status, until = UNTESTED, None
+    elif FAIL in outcomes:
+        status, until = FAILS_LIMITS, None
+    elif INDETERMINATE in outcomes or any(p.required and not p.present for p in panels):
+        status, until = INCOMPLETE, None
+    else:
+        deciding = [p for p in panels if p.required] or [p for p in panels if p.present]
+        status, until = CURRENT, min((p.current_until for p in deciding), default=None)
+    return Verdict(
+        status=status,
+        as_of=as_of,
+        current_until=until,
+        panels=panels,
+        judgements=judgements,
+        label_accuracy=accuracy,
+        label_flagged=flagged,
+    )
+
+
+def _panels(layout, judgements, newest, max_age_days):
+    age = timedelta(days=max_age_days)
+    for name, required, needed, considered in layout:
+        found = [newest[a] for a in considered if a in newest]
+        missing = tuple(a for a in needed if a not in newest)
+        present = bool(found) and not missing
+        outcomes = {j.outcome for j in judgements if j.panel == name}
+        if FAIL in outcomes:
+            within = False
+        elif not present or INDETERMINATE in outcomes:
+            within = None
+        else:
+            within = True
+        tested_on = min(r.certificate.tested_on for r in found) if present else None
+        yield PanelVerdict(
+            panel=name,
+            required=required,
+            present=present,
+            within_limits=within,
+            tested_on=tested_on,
+            current_until=tested_on + age if present else None,
+            missing_analytes=missing,
+            certificates=tuple(sorted({r.certificate.id for r in found})),
+        )
+
+
+def _judge(requirement, newest, counted, product):
+    basis = requirement.basis
+    if basis == "alkaloid_share":
+        return _judge_share(requirement, counted)
+    if basis == "alkaloid_total":
+        return _judge_total(requirement, counted)
+    result = newest.get(requirement.analyte)
+    if result is None:
+        return _judgement(requirement, MISSING)
+    if basis == "qualitative":
+        return _judge_qualitative(requirement, result)
+    if requirement.limit is None:
+        return _judgement(requirement, REPORTED, result=result)
+    if basis == "concentration":
+        return _judge_number(requirement, result, grams=None)
+    if basis in ("per_serving", "per_day"):
+        grams = product.serving_size_g
+        if basis == "per_day" and grams is not None:
+            grams = grams * product.max_servings_per_day if product.max_servings_per_day else None
+        if grams is None:
+            note = "needs the serving size" if basis == "per_serving" else "needs the daily intake"
+            return _judgement(requirement, INDETERMINATE, result=result, note=note)
+        return _judge_number(requirement, result, grams=grams)
+    raise ValueError(f"Unknown basis '{basis}'")
+
+
+def _judgement(requirement, outcome, *, result=None, measured=None, note="", certificate=None):
+    if certificate is None and result is not None:
+        certificate = result.certificate.id
+    return Judgement(
+        analyte=requirement.analyte,
+        panel=requirement.panel,
+        basis=requirement.basis,
+        required=requirement.required,
+        outcome=outcome,
+        limit=requirement.limit,
+        comparison=requirement.comparison,
+        unit=requirement.unit,
+        measured=measured,
+        certificate=certificate,
+        note=note,
+    )
+
+
+def within(value, limit, comparison):
+    return value < limit if comparison == "lt" else value <= limit
+
+
+def _in_limit_unit(amount, result_unit, requirement, grams):
+    """Express a canonical concentration (or its LOQ) in the requirement's
+    unit: as a concentration, or as a mass in ``grams`` of product."""
+    if grams is None:
+        return amount * units.factor(result_unit, requirement.unit)
+    per_gram_mg = amount * units.factor(result_unit, "mg/g")
+    return per_gram_mg * grams * units.factor("mg", requirement.unit)
+
+
+def _judge_number(requirement, result, *, grams):
+    limit, comparison = requirement.limit, requirement.comparison
+    if result.qualifier == "ND" or result.qualifier == "absent":
+        return _judgement(requirement, PASS, result=result)
+    if result.qualifier == "present":
+        return _judgement(requirement, INDETERMINATE, result=result, note="reported as present")
+    if result.qualifier == "<LOQ":
+        if result.loq is None:
+            return _judgement(requirement, INDETERMINATE, result=result, note="LOQ not given")
+        loq = _in_limit_unit(result.loq, result.unit, requirement, grams)
+        if loq <= limit:
+            return _judgement(requirement, PASS, result=result, measured=loq, note="below LOQ")
+        return _judgement(
+            requirement, INDETERMINATE, result=result, measured=loq, note="LOQ above the limit"
+        )
+    measured = _in_limit_unit(result.value, result.unit, requirement, grams)
+    outcome = PASS if within(measured, limit, comparison) else FAIL
+    return _judgement(requirement, outcome, result=result, measured=measured)
+
+
+def _judge_qualitative(requirement, result):
+    if result.qualifier in ("absent", "ND"):
+        return _judgement(requirement, PASS, result=result)
+    if result.qualifier == "present":
+        return _judgement(requirement, FAIL, result=result)
+    if result.qualifier == "" and result.value is not None:
+        return _judgement(requirement, PASS if result.value == 0 else FAIL, result=result)
+    return _judgement(requirement, INDETERMINATE, result=result, note="not reported as absent")
+
+
+def _alkaloids_by_certificate(counted):
+    by_certificate = {}
+    for result in counted:
+        if result.panel == ALKALOID_PANEL and result.analyte != TOTAL_ALKALOIDS:
+            by_certificate.setdefault(result.certificate, {})[result.analyte] = result
+    return sorted(by_certificate.items(), key=lambda item: _newness(item[0]), reverse=True)
+
+
+def _amount(result):
+    """The number a result contributes to a sum: ND, <LOQ count as zero."""
+    return result.value if result.qualifier == "" and result.value is not None else Decimal(0)
+
+
+def _judge_share(requirement, counted):
+    target = requirement.analyte
+    for _certificate, alkaloids in _alkaloids_by_certificate(counted):
+        if target not in alkaloids or len(alkaloids) < 2:
+            continue
+        mine = alkaloids[target]
+        others = sum((_amount(r) for a, r in alkaloids.items() if a != target), Decimal(0))
+        if mine.qualifier == "ND":
+            return _judgement(requirement, PASS, result=mine, measured=Decimal(0))
+        if mine.qualifier == "<LOQ":
+            if mine.loq is None or others + mine.loq == 0:
+                return _judgement(requirement, INDETERMINATE, result=mine, note="below LOQ")
+            upper = mine.loq * 100 / (others + mine.loq)
+            outcome = (
+                PASS
+                if within(upper, requirement.limit, requirement.comparison)
+                else (INDETERMINATE)
+            )
+            return _judgement(requirement, outcome, result=mine, measured=_round(upper))
+        amount = _amount(mine)
+        total = others + amount
+        if total == 0:
+            return _judgement(requirement, INDETERMINATE, result=mine, note="no alkaloids measured")
+        share = amount * 100 / total
+        outcome = PASS if within(share, requirement.limit, requirement.comparison) else FAIL
+        return _judgement(requirement, outcome, result=mine, measured=_round(share))
+    if any(r.analyte == target for r in counted):
+        return _judgement(
+            requirement, INDETERMINATE, note="no certificate reports it beside other alkaloids"
+        )
+    return _judgement(requirement, MISSING)
+
+
+def _judge_total(requirement, counted):
+    reported = [r for r in counted if r.analyte == TOTAL_ALKALOIDS]
+    if reported:
+        newest = max(reported, key=lambda r: _newness(r.certificate))
+        return _judge_number(requirement, newest, grams=None)
+    ranked = _alkaloids_by_certificate(counted)
+    if not ranked:
+        return _judgement(requirement, MISSING)
+    certificate, alkaloids = ranked[0]
+    total = sum((_amount(r) for r in alkaloids.values()), Decimal(0))
+    unit = next(iter(alkaloids.values())).unit
+    measured = total * units.factor(unit, requirement.unit)
+    outcome = PASS if within(measured, requirement.limit, requirement.comparison) else FAIL
+    return _judgement(
+        requirement, outcome, measured=measured, certificate=certificate.id, note="sum measured"
+    )
+
+
+def label_accuracy(mitragynine, product):
+    """Measured mitragynine per serving as a percentage of the label claim."""
+    if (
+        mitragynine is None
+        or mitragynine.qualifier != ""
+        or not product.serving_size_g
+        or not product.label_mitragynine_mg
+    ):
+        return None
+    per_gram = mitragynine.value * units.factor(mitragynine.unit, "mg/g")
+    measured_mg = per_gram * product.serving_size_g
+    return (measured_mg * 100 / product.label_mitragynine_mg).quantize(Decimal("0.1"))
+
+
+@dataclass
+class ProductAggregate:
+    status: str
+    current_until: date | None = None
+    deciding: int | None = None  # index into the input list
+    batches: list = field(default_factory=list)
+
+
+def combine(batch_statuses):
+    """A product's verdict from its batches on sale: ``batch_statuses`` is a
+    list of ``(status, current_until)`` as stored (never ``stale``). The worst
+    decides; among ``current`` ones, the one that goes stale first. A batch on
+    sale that is untested while others are tested leaves the product
+    incomplete; no batch on sale, or none tested, leaves it untested."""
+    if not batch_statuses or all(s == UNTESTED for s, _ in batch_statuses):
+        return ProductAggregate(UNTESTED)
+
+    def badness(item):
+        status, until = item[1]
+        status = INCOMPLETE if status == UNTESTED else status
+        return (RANK[status], -(until.toordinal() if until else 0))
+
+    index, (status, until) = max(enumerate(batch_statuses), key=badness)
+    status = INCOMPLETE if status == UNTESTED else status
+    return ProductAggregate(status, until if status == CURRENT else None, index)
+
+
+def _round(value):
+    return value.quantize(Decimal("0.001"))
+
+
+def _str(value):
+    return None if value is None else format(value, "f")
+
+
+def _iso(day):
+    return day.isoformat() if day else None

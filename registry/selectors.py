@@ -1,0 +1,108 @@
+"""Reads for the public pages and the API: stored verdicts joined in SQL, so
+every list and detail costs a fixed number of queries whatever the history."""
+
+import datetime as dt
+
+from django.db.models import Case, CharField, Count, F, FilteredRelation, Q, Value, When
+from django.utils import timezone
+
+from vendors.models import Batch, Product, Vendor
+
+from .evaluation import CURRENT, STALE, UNTESTED, panel_state
+from .models import ProductVerdict, Standard
+
+
+def default_standard():
+    return Standard.objects.get(is_default=True)
+
+
+def _effective(prefix, as_of):
+    return Case(
+        When(
+            **{f"{prefix}__status": CURRENT, f"{prefix}__current_until__lt": as_of},
+            then=Value(STALE),
+        ),
+        When(**{f"{prefix}__status__isnull": True}, then=Value(UNTESTED)),
+        default=F(f"{prefix}__status"),
+        output_field=CharField(),
+    )
+
+
+def _standard_id(standard):
+    if standard is None:
+        return Standard.objects.filter(is_default=True).values_list("pk", flat=True).first()
+    return standard.pk
+
+
+def products_with_verdict(standard=None, as_of=None):
+    """Products with ``verdict`` (on ``as_of``) and ``verdict_until`` under
+    one standard (the default when none is given), joined in the same query."""
+    as_of = as_of or timezone.localdate()
+    condition = Q(verdicts__standard_id=_standard_id(standard))
+    return (
+        Product.objects.select_related("vendor")
+        .annotate(chosen=FilteredRelation("verdicts", condition=condition))
+        .annotate(verdict=_effective("chosen", as_of), verdict_until=F("chosen__current_until"))
+    )
+
+
+def batches_with_verdict(product, standard, as_of=None):
+    as_of = as_of or timezone.localdate()
+    return (
+        Batch.objects.filter(product=product)
+        .annotate(chosen=FilteredRelation("verdicts", condition=Q(verdicts__standard=standard)))
+        .annotate(verdict=_effective("chosen", as_of), panels=F("chosen__panels"))
+        .order_by("-on_sale", "-created", "-id")
+    )
+
+
+def lot_batches(code, as_of=None):
+    """Batches with this lot code across vendors, verdict under the default."""
+    as_of = as_of or timezone.localdate()
+    return (
+        Batch.objects.with_lot(code)
+        .select_related("product__vendor")
+        .annotate(
+            chosen=FilteredRelation(
+                "verdicts", condition=Q(verdicts__standard_id=_standard_id(None))
+            )
+        )
+        .annotate(verdict=_effective("chosen", as_of), panels=F("chosen__panels"))
+        .order_by("product__vendor__name", "product__name", "pk")
+    )
+
+
+def vendors_with_share(as_of=None):
+    """Vendors with their product count and how many are ``current`` under
+    the default standard."""
+    as_of = as_of or timezone.localdate()
+    current = Q(
+        products__verdicts__standard__is_default=True,
+        products__verdicts__status=CURRENT,
+        products__verdicts__current_until__gte=as_of,
+    )
+    return Vendor.objects.annotate(
+        product_count=Count("products", distinct=True),
+        current_count=Count("products", filter=current, distinct=True),
+    )
+
+
+def product_verdicts(product):
+    """Every standard's verdict row for one product, default standard first."""
+    return list(
+        ProductVerdict.objects.filter(product=product)
+        .select_related("standard")
+        .order_by("-standard__is_default", "standard__position", "standard__code")
+    )
+
+
+def panels_on(panels, as_of):
+    """Stored panel dicts with their state on ``as_of`` added."""
+    return [
+        {**panel, "state": panel_state(panel["present"], _date(panel["current_until"]), as_of)}
+        for panel in panels or ()
+    ]
+
+
+def _date(text):
+    return dt.date.fromisoformat(text) if text else None

@@ -1,0 +1,193 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from vendors.models import Product, Vendor
+
+from .models import Analyte, Certificate, Lab, Requirement, Result, Standard
+
+
+def absolute(request, path):
+    return request.build_absolute_uri(path) if request else path
+
+
+class VendorRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vendor
+        fields = ["slug", "name"]
+
+
+class ProductListSerializer(serializers.ModelSerializer):
+    vendor = VendorRefSerializer(read_only=True)
+    verdict = serializers.CharField(read_only=True)
+    api_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = ["id", "slug", "name", "vendor", "form", "verdict", "api_url", "url"]
+
+    def get_api_url(self, product) -> str:
+        return absolute(
+            self.context.get("request"), reverse("api:product-detail", args=[product.pk])
+        )
+
+    def get_url(self, product) -> str:
+        return absolute(
+            self.context.get("request"),
+            reverse("product_detail", args=[product.vendor.slug, product.slug]),
+        )
+
+
+class ProductDetailSerializer(ProductListSerializer):
+    class Meta(ProductListSerializer.Meta):
+        fields = [
+            *ProductListSerializer.Meta.fields,
+            "serving_size_g",
+            "max_servings_per_day",
+            "label_mitragynine_mg",
+            "gtin",
+        ]
+
+
+class VendorSerializer(serializers.ModelSerializer):
+    product_count = serializers.IntegerField(read_only=True)
+    current_count = serializers.IntegerField(read_only=True)
+    current_share = serializers.SerializerMethodField()
+    api_url = serializers.HyperlinkedIdentityField(
+        view_name="api:vendor-detail", lookup_field="slug"
+    )
+
+    class Meta:
+        model = Vendor
+        fields = [
+            "slug",
+            "name",
+            "website",
+            "product_count",
+            "current_count",
+            "current_share",
+            "api_url",
+        ]
+
+    def get_current_share(self, vendor) -> float | None:
+        if not vendor.product_count:
+            return None
+        return round(vendor.current_count / vendor.product_count, 4)
+
+
+class LabSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lab
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "address",
+            "accreditation_body",
+            "accreditation_id",
+            "accredited_from",
+            "accredited_until",
+        ]
+
+
+class AnalyteSerializer(serializers.ModelSerializer):
+    synonyms = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Analyte
+        fields = ["code", "name", "panel", "unit", "qualitative", "synonyms"]
+
+
+class RequirementSerializer(serializers.ModelSerializer):
+    analyte = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    panel = serializers.CharField(source="analyte.panel", read_only=True)
+
+    class Meta:
+        model = Requirement
+        fields = [
+            "analyte",
+            "panel",
+            "basis",
+            "limit",
+            "comparison",
+            "unit",
+            "required",
+            "forms",
+            "source",
+        ]
+
+
+class StandardSerializer(serializers.ModelSerializer):
+    requirements = RequirementSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Standard
+        fields = [
+            "code",
+            "name",
+            "jurisdiction",
+            "description",
+            "source",
+            "effective_on",
+            "max_age_days",
+            "requires_accreditation",
+            "is_default",
+            "requirements",
+        ]
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    analyte = serializers.SlugRelatedField(read_only=True, slug_field="code")
+
+    class Meta:
+        model = Result
+        fields = ["analyte", "value", "unit", "qualifier", "loq", "basis", "raw"]
+
+
+class CertificateSerializer(serializers.ModelSerializer):
+    lab = LabSerializer(read_only=True)
+    results = ResultSerializer(many=True, read_only=True)
+    batches = serializers.SerializerMethodField()
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Certificate
+        fields = [
+            "id",
+            "state",
+            "lab",
+            "report_number",
+            "sampled_on",
+            "tested_on",
+            "issued_on",
+            "sha256",
+            "batches",
+            "results",
+            "reason",
+            "file_url",
+        ]
+
+    def get_batches(self, certificate) -> list[dict]:
+        return [
+            {
+                "id": b.pk,
+                "lot": b.lot_code,
+                "product": b.product.slug,
+                "vendor": b.product.vendor.slug,
+            }
+            for b in certificate.batches.all()
+        ]
+
+    def get_file_url(self, certificate) -> str:
+        return absolute(
+            self.context.get("request"), reverse("certificate_file", args=[certificate.pk])
+        )
+
+
+class LotSerializer(serializers.Serializer):
+    """Schema only: the lot view builds its rows from stored verdicts."""
+
+    id = serializers.IntegerField()
+    lot = serializers.CharField()
+    on_sale = serializers.BooleanField()
+    verdict = serializers.CharField()

@@ -1,0 +1,139 @@
+"""Stored verdicts stay in step with what changes them, in the same
+transaction: approval, withdrawal, a batch on or off sale, a lab's
+accreditation or a standard edited. ``refresh_verdicts`` recomputes everything
+and agrees with the incremental path."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from registry import review, verdicts
+from registry.models import BatchVerdict, ProductVerdict, Requirement
+from vendors import services
+
+from . import factories
+from .factories import BatchFactory, LabFactory, certificate, full_panel_results
+
+
+def baseline(obj):
+    """The verdict of a product or batch under the default standard, today."""
+    row = obj.verdicts.get(standard__is_default=True)
+    return row.status_on(timezone.localdate())
+
+
+full_results = full_panel_results  # passes every required baseline panel
+
+
+@pytest.fixture
+def reviewer(db):
+    return factories.UserFactory(username="rev", is_staff=True)
+
+
+def test_approval_refreshes_verdicts(db, reviewer):
+    batch = BatchFactory()
+    pending = certificate(batch, approve=False, results=full_results())
+    batch.refresh_from_db()
+    assert baseline(batch) == "untested"
+    review.approve(pending, by=reviewer)
+    assert baseline(batch) == "current"
+    assert baseline(batch.product) == "current"
+
+
+def test_withdrawal_refreshes_verdicts_and_keeps_history(db, reviewer):
+    batch = BatchFactory()
+    approved = certificate(batch, results=full_results())
+    assert baseline(batch.product) == "current"
+    review.withdraw(approved, by=reviewer, reason="Lab reissued the report.")
+    assert baseline(batch.product) == "untested"
+    actions = list(approved.events.values_list("action", "to_state"))
+    assert actions == [("imported", "approved"), ("withdrawn", "withdrawn")]
+
+
+def test_taking_a_failing_batch_off_sale_changes_the_product(db):
+    good = BatchFactory()
+    bad = BatchFactory(product=good.product)
+    certificate(good, results=full_results())
+    failing = [r for r in full_results() if r["analyte"] != "lead"]
+    certificate(bad, results=[*failing, {"analyte": "lead", "value": "5", "unit": "ppm"}])
+    assert baseline(good.product) == "fails_limits"
+    services.set_on_sale(bad, False)
+    assert baseline(good.product) == "current"
+    services.set_on_sale(bad, True)
+    assert baseline(good.product) == "fails_limits"
+    assert baseline(bad) == "fails_limits"  # every batch keeps its own verdict
+
+
+def test_new_untested_batch_on_sale_makes_product_incomplete(db):
+    batch = BatchFactory()
+    certificate(batch, results=full_results())
+    services.create_batch(batch.product, lot_code="NEW-1")
+    assert baseline(batch.product) == "incomplete"
+
+
+def test_lab_accreditation_edit_refreshes(db):
+    lab = LabFactory()
+    batch = BatchFactory()
+    certificate(batch, results=full_results(), lab=lab)
+    assert baseline(batch.product) == "current"
+    lab.accredited_until = timezone.localdate() - dt.timedelta(days=365)
+    lab.save()
+    verdicts.refresh_for_lab(lab)
+    assert baseline(batch.product) == "untested"
+
+
+def test_standard_edit_refreshes(db):
+    batch = BatchFactory()
+    certificate(batch, results=full_results())
+    lead = Requirement.objects.get(standard__code="baseline", analyte__code="lead")
+    lead.limit = "0.1"
+    lead.save()
+    verdicts.refresh_for_standards()
+    assert baseline(batch.product) == "fails_limits"
+
+
+def test_every_product_and_batch_has_a_verdict_under_every_standard(db):
+    batch = BatchFactory()
+    certificate(batch, results=full_results())
+    codes = set(ProductVerdict.objects.filter(product=batch.product).values_list("standard__code", flat=True))
+    assert codes == {"baseline", "us-ut", "us-ok", "us-ga", "us-kcpa", "cz-448-2025", "usp-botanical"}
+    assert BatchVerdict.objects.filter(batch=batch).count() == 7
+
+
+def test_stale_is_read_from_the_date_without_recomputing(db):
+    batch = BatchFactory()
+    old = timezone.localdate() - dt.timedelta(days=400)
+    certificate(batch, results=full_results(), tested_on=old)
+    row = batch.product.verdicts.get(standard__is_default=True)
+    assert row.status == "current"
+    assert row.current_until == old + dt.timedelta(days=365)
+    assert row.status_on(timezone.localdate()) == "stale"
+    annotated = ProductVerdict.objects.with_effective_status().get(pk=row.pk)
+    assert annotated.effective_status == "stale"
+
+
+def snapshot():
+    rows = BatchVerdict.objects.values_list("batch_id", "standard_id", "status", "current_until", "panels")
+    products = ProductVerdict.objects.values_list("product_id", "standard_id", "status", "current_until", "batch_id", "panels")
+    return sorted(map(repr, rows)), sorted(map(repr, products))
+
+
+def test_full_refresh_agrees_with_incremental_path(db, reviewer, capsys):
+    """Build a history through the services (each refreshing incrementally),
+    then recompute everything from scratch: the stored rows must not change."""
+    a, b, c = BatchFactory(), BatchFactory(), BatchFactory()
+    b2 = BatchFactory(product=b.product)
+    certificate(a, results=full_results())
+    certificate(b, results=full_results(), tested_on=timezone.localdate() - dt.timedelta(days=500))
+    pending = certificate(b2, approve=False, results=full_results()[:3])
+    review.approve(pending, by=reviewer)
+    withdrawn = certificate(c, results=full_results())
+    review.withdraw(withdrawn, by=reviewer, reason="wrong lot")
+    services.set_on_sale(a, False)
+    incremental = snapshot()
+    BatchVerdict.objects.all().delete()
+    ProductVerdict.objects.all().delete()
+    call_command("refresh_verdicts")
+    assert snapshot() == incremental
+    assert "refreshed verdicts of" in capsys.readouterr().out

@@ -1,0 +1,163 @@
+"""Who sells what: vendors, their members, products and batches.
+
+This app knows nothing about certificates or verdicts; the registry app builds
+on it. Changes to batches that can alter a verdict go through
+``vendors.services`` which announces them with ``batches_changed``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+def normalize_lot(code):
+    """The key lot codes are matched on: case and surrounding or inner spaces
+    do not distinguish lots ("gmd 0926" and "GMD0926" are the same print)."""
+    return "".join(code.split()).upper()
+
+
+class Vendor(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    website = models.URLField(blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="vendors", blank=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("vendor_detail", args=[self.slug])
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "vendor"], name="unique_vendor_membership")
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.vendor}"
+
+
+class ProductQuerySet(models.QuerySet):
+    def of_member(self, user):
+        """Products of the vendors ``user`` belongs to."""
+        return self.filter(vendor__members=user)
+
+
+class Product(models.Model):
+    class Form(models.TextChoices):
+        POWDER = "powder", "Powder"
+        CAPSULE = "capsule", "Capsule"
+        TABLET = "tablet", "Tablet"
+        EXTRACT = "extract", "Extract"
+        LIQUID = "liquid", "Liquid"
+        GUMMY = "gummy", "Gummy"
+
+    # Forms made of plain leaf: standards that speak of "kratom leaf" products
+    # (e.g. Oklahoma's total-alkaloid cap) apply to these.
+    LEAF_FORMS = (Form.POWDER, Form.CAPSULE, Form.TABLET)
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120)
+    form = models.CharField(max_length=16, choices=Form.choices)
+    serving_size_g = models.DecimalField(
+        "serving size (g)",
+        max_digits=8,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Grams of product in one serving as the label states it.",
+    )
+    max_servings_per_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The label's maximum number of servings per day."
+    )
+    label_mitragynine_mg = models.DecimalField(
+        "label claim: mitragynine (mg per serving)",
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
+    )
+    gtin = models.CharField(
+        "GTIN / UPC", max_length=14, blank=True, db_index=True, help_text="Barcode digits."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vendor__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "slug"], name="unique_product_slug"),
+            models.CheckConstraint(
+                condition=Q(serving_size_g__isnull=True) | Q(serving_size_g__gt=0),
+                name="product_serving_size_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_servings_per_day__isnull=True) | Q(max_servings_per_day__gt=0),
+                name="product_max_servings_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(gtin="") | Q(gtin__regex=r"^[0-9]{8,14}$"),
+                name="product_gtin_digits",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.vendor.name} — {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("product_detail", args=[self.vendor.slug, self.slug])
+
+
+class BatchQuerySet(models.QuerySet):
+    def on_sale(self):
+        return self.filter(on_sale=True)
+
+    def with_lot(self, code):
+        return self.filter(lot_key=normalize_lot(code))
+
+
+class Batch(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="batches")
+    lot_code = models.CharField(
+        max_length=64, help_text="The lot or batch code exactly as printed on the package."
+    )
+    lot_key = models.CharField(max_length=64, editable=False, db_index=True)
+    on_sale = models.BooleanField(default=True, help_text="Batches on sale decide the verdict.")
+    produced_on = models.DateField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "-created", "-id"]
+        verbose_name_plural = "batches"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "lot_key"], name="unique_lot_per_product"),
+            models.CheckConstraint(condition=~Q(lot_key=""), name="batch_lot_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} · lot {self.lot_code}"
+
+    def save(self, *args, **kwargs):
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        self.lot_code = self.lot_code.strip()
+        self.lot_key = normalize_lot(self.lot_code)
