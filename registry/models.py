@@ -172,8 +172,10 @@ class Requirement(models.Model):
     class Meta:
         ordering = ["standard", "analyte__panel", "analyte__position", "basis"]
         constraints = [
+            # The same analyte may carry different limits for different forms
+            # (USP: total aerobic count 10^5 for dried leaf, 10^4 for extracts).
             models.UniqueConstraint(
-                fields=["standard", "analyte", "basis"], name="unique_requirement"
+                fields=["standard", "analyte", "basis", "forms"], name="unique_requirement"
             ),
             models.CheckConstraint(
                 condition=Q(basis="qualitative", limit__isnull=True)
@@ -247,6 +249,26 @@ class Certificate(models.Model):
     reason_code = models.CharField(max_length=32, blank=True)
     reason = models.TextField(blank=True, help_text="Why it was rejected or withdrawn.")
     flags = models.JSONField(default=list, blank=True, help_text="Trust-check findings.")
+    preview = models.FileField(max_length=200, blank=True, help_text="First page as PNG.")
+    page_count = models.PositiveIntegerField(default=1)
+    document_text = models.TextField(
+        blank=True, help_text="The document's text layer, for the lot-code check and extraction."
+    )
+    extracted = models.JSONField(
+        null=True, blank=True, help_text="Results suggested by extraction (coa/1), for review."
+    )
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The rejected upload this one replaces.",
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -434,3 +456,38 @@ class ReviewEvent(models.Model):
 
     def __str__(self):
         return f"{self.action}: {self.from_state or '—'} → {self.to_state}"
+
+
+class ConsumerReport(models.Model):
+    """A problem with a certificate reported by anyone; staff work them in
+    their own queue."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, related_name="reports")
+    message = models.TextField(max_length=4000)
+    email = models.EmailField(blank=True, help_text="Optional, to hear back.")
+    client_key = models.CharField(
+        max_length=64, db_index=True, help_text="Salted hash of the reporter's address."
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    note = models.TextField(blank=True, help_text="What staff did about it.")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["open", "resolved", "dismissed"]), name="report_state_valid"
+            )
+        ]
+
+    def __str__(self):
+        return f"Report on {self.certificate_id}: {self.message[:40]}"

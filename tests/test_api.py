@@ -32,7 +32,10 @@ def test_product_list_shape(api, tested):
     assert set(data) == {"count", "next", "previous", "results"}
     item = data["results"][0]
     assert item["id"] == tested.product.pk
-    assert item["vendor"] == {"slug": tested.product.vendor.slug, "name": tested.product.vendor.name}
+    assert item["vendor"] == {
+        "slug": tested.product.vendor.slug,
+        "name": tested.product.vendor.name,
+    }
     assert item["verdict"] == "current"
     assert item["api_url"].endswith(f"/api/v1/products/{tested.product.pk}/")
     assert item["url"].endswith(f"/products/{tested.product.vendor.slug}/{tested.product.slug}/")
@@ -106,19 +109,21 @@ def test_list_filters(api, tested):
     assert [p["id"] for p in api.get("/api/v1/products/?verdict=untested").json()["results"]] == [
         other.pk
     ]
-    assert [p["id"] for p in api.get("/api/v1/products/?form=capsule").json()["results"]] == [other.pk]
+    assert [p["id"] for p in api.get("/api/v1/products/?form=capsule").json()["results"]] == [
+        other.pk
+    ]
     by_lot = api.get("/api/v1/products/?search=gmd-0926").json()["results"]
     assert [p["id"] for p in by_lot] == [tested.product.pk]
     assert api.get("/api/v1/products/?form=spaceship").status_code == 400
 
 
-def test_product_detail_queries_do_not_grow_with_history(api, tested, django_assert_max_num_queries):
+def test_product_detail_queries_do_not_grow_with_history(api, tested):
     """One product with one batch and one with 50 batches and 100
     certificates cost the same number of queries: everything is read from
     stored verdicts, joined in SQL."""
     _, small = queries(lambda: api.get(f"/api/v1/products/{tested.product.pk}/"))
     big = ProductFactory()
-    for n in range(50):
+    for _ in range(50):
         batch = BatchFactory(product=big)
         certificate(batch, results=full_panel_results()[:4])
         certificate(batch, results=full_panel_results()[4:])

@@ -35,7 +35,12 @@ def test_demo_covers_every_verdict(demo):
     assert Vendor.objects.count() >= 8
     assert Product.objects.count() >= 40
     assert set(Product.objects.values_list("form", flat=True)) == {
-        "powder", "capsule", "tablet", "extract", "liquid", "gummy",
+        "powder",
+        "capsule",
+        "tablet",
+        "extract",
+        "liquid",
+        "gummy",
     }
 
 
@@ -47,7 +52,7 @@ def test_demo_certificates_are_real_pdfs_in_every_state(demo):
     lapsed = Lab.objects.get(name="Sunbelt Quick Labs")
     assert lapsed.accredited_until < timezone.localdate()
     # Split reports: one batch covered by a chemistry and a microbiology report.
-    split = [c for c in Certificate.objects.filter(lab__name="Cascade Analytical")]
+    split = list(Certificate.objects.filter(lab__name="Cascade Analytical"))
     assert any(not c.results.filter(analyte__panel="microbials").exists() for c in split)
     assert any(not c.results.filter(analyte__panel="alkaloids").exists() for c in split)
 

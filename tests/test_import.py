@@ -132,7 +132,7 @@ REFUSALS = [
     (
         "tested in the future",
         {"tested_on": (TODAY + dt.timedelta(days=3)).isoformat(), "issued_on": None},
-        "tested_on: {} is in the future".format((TODAY + dt.timedelta(days=3)).isoformat()),
+        f"tested_on: {(TODAY + dt.timedelta(days=3)).isoformat()} is in the future",
     ),
     (
         "tested after issued",

@@ -21,7 +21,7 @@ STANDARD_REQUIREMENTS = {
     "us-ga": 3,
     "us-kcpa": 4,
     "cz-448-2025": 6,
-    "usp-botanical": 9,
+    "usp-botanical": 10,
 }
 
 EXPECTED_ANALYTES = {
@@ -76,8 +76,12 @@ CANONICAL_UNITS = {
 QUALITATIVE = {"salmonella", "e-coli", "synthetic-alkaloids"}
 
 
-def get_requirement(standard, analyte, basis="concentration"):
-    return Requirement.objects.get(standard__code=standard, analyte__code=analyte, basis=basis)
+def get_requirement(standard, analyte, basis="concentration", forms=None):
+    found = Requirement.objects.filter(standard__code=standard, analyte__code=analyte, basis=basis)
+    if forms is not None:
+        found = [r for r in found if r.forms == forms]
+    [requirement] = found
+    return requirement
 
 
 def as_row(requirement):
@@ -183,6 +187,16 @@ def test_utah_has_the_baseline_numbers(db):
         ("usp-botanical", "total-yeast-mold", "concentration", "1000", "le", "CFU/g", True, []),
         (
             "usp-botanical",
+            "total-aerobic-count",
+            "concentration",
+            "10000",
+            "le",
+            "CFU/g",
+            True,
+            ["extract"],
+        ),
+        (
+            "usp-botanical",
             "bile-tolerant-gram-negative",
             "concentration",
             "1000",
@@ -196,7 +210,7 @@ def test_utah_has_the_baseline_numbers(db):
 def test_limits_match_the_standards(
     db, standard, analyte, basis, limit, comparison, unit, required, forms
 ):
-    found = get_requirement(standard, analyte, basis)
+    found = get_requirement(standard, analyte, basis, forms)
     assert found.limit == Decimal(limit)
     assert found.comparison == comparison
     assert found.unit == unit

@@ -96,8 +96,20 @@ def test_standard_edit_refreshes(db):
 def test_every_product_and_batch_has_a_verdict_under_every_standard(db):
     batch = BatchFactory()
     certificate(batch, results=full_results())
-    codes = set(ProductVerdict.objects.filter(product=batch.product).values_list("standard__code", flat=True))
-    assert codes == {"baseline", "us-ut", "us-ok", "us-ga", "us-kcpa", "cz-448-2025", "usp-botanical"}
+    codes = set(
+        ProductVerdict.objects.filter(product=batch.product).values_list(
+            "standard__code", flat=True
+        )
+    )
+    assert codes == {
+        "baseline",
+        "us-ut",
+        "us-ok",
+        "us-ga",
+        "us-kcpa",
+        "cz-448-2025",
+        "usp-botanical",
+    }
     assert BatchVerdict.objects.filter(batch=batch).count() == 7
 
 
@@ -114,8 +126,12 @@ def test_stale_is_read_from_the_date_without_recomputing(db):
 
 
 def snapshot():
-    rows = BatchVerdict.objects.values_list("batch_id", "standard_id", "status", "current_until", "panels")
-    products = ProductVerdict.objects.values_list("product_id", "standard_id", "status", "current_until", "batch_id", "panels")
+    rows = BatchVerdict.objects.values_list(
+        "batch_id", "standard_id", "status", "current_until", "panels"
+    )
+    products = ProductVerdict.objects.values_list(
+        "product_id", "standard_id", "status", "current_until", "batch_id", "panels"
+    )
     return sorted(map(repr, rows)), sorted(map(repr, products))
 
 
