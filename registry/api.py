@@ -1,17 +1,21 @@
 """The JSON API (API.md, "/api/v1/"): thin views over selectors and services."""
 
-from django.db import connection
+from django.db import connection, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, viewsets
+from rest_framework import exceptions, mixins, parsers, permissions, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import selectors, serializers
+from vendors.services import create_batch
+
+from . import review, selectors, serializers, uploads
 from .filters import ProductFilter
 from .models import Analyte, Certificate, Lab, Standard
+from .upload_limit import limit_message, too_large
 
 
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
@@ -160,15 +164,158 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
 
 
-class CertificateViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IsStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff)
+
+
+class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Certificates: published ones for anyone; vendors upload and follow
+    their own; staff review. Writes call the same services as the pages."""
+
     serializer_class = serializers.CertificateSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+
+    def get_permissions(self):
+        if self.action in ("results", "approve", "reject", "withdraw"):
+            return [permissions.IsAuthenticated(), IsStaff()]
+        if self.action == "create":
+            return [permissions.IsAuthenticated()]
+        return [permissions.AllowAny()]
 
     def get_queryset(self):
+        queryset = Certificate.objects.visible_to(self.request.user)
+        if self.action == "list":
+            if self.request.query_params.get("mine") in ("1", "true"):
+                if not self.request.user.is_authenticated:
+                    raise exceptions.NotAuthenticated()
+                queryset = Certificate.objects.filter(vendor__members=self.request.user)
+            else:
+                queryset = Certificate.objects.public()
         return (
-            Certificate.objects.visible_to(self.request.user)
-            .distinct()
+            queryset.distinct()
             .select_related("lab")
             .prefetch_related("results__analyte", "batches__product__vendor")
+            .order_by("-created", "-id")
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["show_flags"] = self._show_flags
+        return context
+
+    def _show_flags(self, certificate):
+        user = self.request.user
+        if user.is_staff:
+            return certificate.flags
+        if user.is_authenticated and certificate.vendor.members.filter(pk=user.pk).exists():
+            from .portal import vendor_flags
+
+            return vendor_flags(certificate)
+        return None
+
+    @extend_schema(parameters=[OpenApiParameter("mine", OpenApiTypes.BOOL)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=serializers.UploadSerializer, responses={201: serializers.CertificateSerializer}
+    )
+    def create(self, request):
+        upload = serializers.UploadSerializer(data=request.data, context={"request": request})
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        if too_large(request._request):
+            raise exceptions.ValidationError({"file": [limit_message()]})
+        vendor = data["product"].vendor
+        if not vendor.members.filter(pk=request.user.pk).exists():
+            raise exceptions.PermissionDenied(
+                "You can only upload certificates for your own batches."
+            )
+        handle = data["file"]
+        try:
+            with transaction.atomic():
+                # A new lot becomes a batch on sale; if the upload is refused
+                # the batch is rolled back with it.
+                batch = data["batch"] or create_batch(data["product"], lot_code=data["lot"])
+                certificate = self._submit(request, vendor, batch, handle, data)
+        except uploads.UploadError as error:
+            raise exceptions.ValidationError({"file": [str(error)]}) from None
+        except review.ReviewError as error:
+            raise exceptions.ValidationError({"non_field_errors": [str(error)]}) from None
+        except OSError:
+            return Response(
+                {"detail": "The upload could not be stored. Try again later."}, status=503
+            )
+        body = self.get_serializer(certificate).data
+        return Response(body, status=201)
+
+    @staticmethod
+    def _submit(request, vendor, batch, handle, data):
+        return review.submit(
+            vendor=vendor,
+            user=request.user,
+            data=handle.read(),
+            filename=handle.name,
+            batches=[batch],
+            lab=data["lab"],
+            report_number=data["report_number"],
+            tested_on=data["tested_on"],
+            sampled_on=data.get("sampled_on"),
+            issued_on=data.get("issued_on"),
+        )
+
+    def _decide(self, request, pk, action):
+        certificate = get_object_or_404(Certificate, pk=pk)
+        try:
+            action(certificate)
+        except review.ReviewError as error:
+            return Response({"detail": str(error)}, status=409)
+        certificate.refresh_from_db()
+        return Response(self.get_serializer(certificate).data)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=serializers.CertificateSerializer)
+    @action(detail=True, methods=["put"], url_path="results")
+    def results(self, request, pk=None):
+        items = request.data.get("results") if isinstance(request.data, dict) else request.data
+        if not isinstance(items, list):
+            raise exceptions.ValidationError({"results": ["Send a list of coa/1 result objects."]})
+        return self._decide(request, pk, lambda c: review.set_results(c, items, by=request.user))
+
+    @extend_schema(request=None, responses=serializers.CertificateSerializer)
+    @action(detail=True, methods=["post"], url_path="approve")
+    def approve(self, request, pk=None):
+        return self._decide(request, pk, lambda c: review.approve(c, by=request.user))
+
+    @extend_schema(
+        request=serializers.RejectSerializer, responses=serializers.CertificateSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="reject")
+    def reject(self, request, pk=None):
+        body = serializers.RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._decide(
+            request,
+            pk,
+            lambda c: review.reject(
+                c,
+                by=request.user,
+                code=body.validated_data["code"],
+                reason=body.validated_data["reason"],
+            ),
+        )
+
+    @extend_schema(
+        request=serializers.ReasonSerializer, responses=serializers.CertificateSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="withdraw")
+    def withdraw(self, request, pk=None):
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._decide(
+            request,
+            pk,
+            lambda c: review.withdraw(c, by=request.user, reason=body.validated_data["reason"]),
         )
 
 

@@ -147,6 +147,7 @@ class Judgement:
     measured: Decimal | None = None  # in ``unit`` when the basis converts
     certificate: int | None = None
     note: str = ""
+    qualifier: str = ""  # the result's: ND, <LOQ (measured is then the LOQ), absent, present
 
     def as_dict(self):
         return {
@@ -161,6 +162,7 @@ class Judgement:
             "measured": _str(self.measured),
             "certificate": self.certificate,
             "note": self.note,
+            "qualifier": self.qualifier,
         }
 
 
@@ -371,6 +373,9 @@ def _judge(requirement, newest, counted, product):
 def _judgement(requirement, outcome, *, result=None, measured=None, note="", certificate=None):
     if certificate is None and result is not None:
         certificate = result.certificate.id
+    unit = requirement.unit
+    if outcome == REPORTED:  # no limit: show the result as measured
+        measured, unit = result.value, result.unit
     return Judgement(
         analyte=requirement.analyte,
         panel=requirement.panel,
@@ -379,10 +384,11 @@ def _judgement(requirement, outcome, *, result=None, measured=None, note="", cer
         outcome=outcome,
         limit=requirement.limit,
         comparison=requirement.comparison,
-        unit=requirement.unit,
+        unit=unit,
         measured=measured,
         certificate=certificate,
         note=note,
+        qualifier=result.qualifier if result is not None else "",
     )
 
 

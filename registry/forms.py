@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 
@@ -131,3 +133,13 @@ class ReportForm(forms.ModelForm):
             "email": "Your email (optional)",
         }
         widgets = {"message": forms.Textarea(attrs={"rows": 4})}
+
+
+class DoseForm(forms.Form):
+    grams = forms.DecimalField(
+        label="Grams of product",
+        min_value=Decimal("0.1"),
+        max_value=Decimal("100"),
+        decimal_places=2,
+        max_digits=6,
+    )

@@ -491,3 +491,17 @@ class ConsumerReport(models.Model):
 
     def __str__(self):
         return f"Report on {self.certificate_id}: {self.message[:40]}"
+
+
+class PublishedState(models.Model):
+    """One row: a counter bumped in the same transaction as any change to
+    what public pages show (verdicts, certificates, standards). Cached pages
+    are keyed by it, so every app server sees an invalidation at once."""
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="published_state_single_row")]
+
+    def __str__(self):
+        return f"published version {self.version}"

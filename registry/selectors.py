@@ -2,6 +2,7 @@
 every list and detail costs a fixed number of queries whatever the history."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db.models import Case, CharField, Count, F, FilteredRelation, Q, Value, When
 from django.utils import timezone
@@ -9,7 +10,7 @@ from django.utils import timezone
 from vendors.models import Batch, Product, Vendor
 
 from .evaluation import CURRENT, STALE, UNTESTED, panel_state
-from .models import ProductVerdict, Standard
+from .models import BatchVerdict, Certificate, CertificateBatch, ProductVerdict, Result, Standard
 
 
 def default_standard():
@@ -106,3 +107,79 @@ def panels_on(panels, as_of):
 
 def _date(text):
     return dt.date.fromisoformat(text) if text else None
+
+
+def deciding_judgements(row):
+    """Each result against its limit for the batch that decides a product's
+    verdict (``row``: its ProductVerdict), under that standard."""
+    if row is None or row.batch_id is None:
+        return []
+    found = (
+        BatchVerdict.objects.filter(batch_id=row.batch_id, standard_id=row.standard_id)
+        .values_list("judgements", "label_accuracy")
+        .first()
+    )
+    return found or ([], None)
+
+
+def certificate_history(product, limit=20):
+    """Published certificates of a product's batches, newest first, with the
+    events that changed them (withdrawals and their reasons included)."""
+    return list(
+        Certificate.objects.public()
+        .filter(
+            pk__in=CertificateBatch.objects.filter(batch__product=product).values("certificate")
+        )
+        .select_related("lab")
+        .prefetch_related("events", "batches")
+        .order_by("-tested_on", "-id")[:limit]
+    )
+
+
+def alkaloid_trend(product, limit=24):
+    """Mitragynine and 7-OH (% w/w) per batch from the newest approved
+    certificate reporting them, oldest batch first."""
+    rows = (
+        Result.objects.filter(
+            certificate__state=Certificate.State.APPROVED,
+            analyte__code__in=["mitragynine", "7-hydroxymitragynine"],
+            qualifier="",
+            certificate__certificatebatch__batch__product=product,
+        )
+        .values_list(
+            "certificate__certificatebatch__batch_id",
+            "certificate__certificatebatch__batch__lot_code",
+            "certificate__certificatebatch__batch__on_sale",
+            "certificate__tested_on",
+            "analyte__code",
+            "value_canonical",
+        )
+        .order_by("-certificate__tested_on", "-certificate_id")[: limit * 4]
+    )
+    batches = {}
+    for batch_id, lot, on_sale, tested_on, code, value in rows:
+        point = batches.setdefault(
+            batch_id,
+            {"batch": batch_id, "lot": lot, "on_sale": on_sale, "tested_on": tested_on},
+        )
+        key = "mitragynine" if code == "mitragynine" else "seven_oh"
+        point.setdefault(key, value)  # rows come newest first: keep the newest
+    points = sorted(batches.values(), key=lambda p: (p["tested_on"], p["batch"]))
+    return points[-limit:]
+
+
+def dose(point, grams):
+    """Milligrams of mitragynine and 7-OH in ``grams`` of product, from one
+    batch's measured % w/w (1 % of 1 g is 10 mg)."""
+    if point is None or grams is None:
+        return None
+    return {
+        "mitragynine": _mg(point.get("mitragynine"), grams),
+        "seven_oh": _mg(point.get("seven_oh"), grams),
+    }
+
+
+def _mg(percent, grams):
+    if percent is None:
+        return None
+    return (percent * grams * 10).quantize(Decimal("0.1"))

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from vendors.models import Product, Vendor
 
 from .models import Analyte, Certificate, Lab, Requirement, Result, Standard
+from .review import REJECT_REASONS
 
 
 def absolute(request, path):
@@ -149,6 +150,17 @@ class CertificateSerializer(serializers.ModelSerializer):
     results = ResultSerializer(many=True, read_only=True)
     batches = serializers.SerializerMethodField()
     file_url = serializers.SerializerMethodField()
+    flags = serializers.SerializerMethodField()
+
+    def to_representation(self, certificate):
+        data = super().to_representation(certificate)
+        if data["flags"] is None:
+            del data["flags"]  # only the uploader and staff see trust findings
+        return data
+
+    def get_flags(self, certificate) -> list[dict] | None:
+        show = self.context.get("show_flags")
+        return show(certificate) if show else None
 
     class Meta:
         model = Certificate
@@ -165,6 +177,7 @@ class CertificateSerializer(serializers.ModelSerializer):
             "results",
             "reason",
             "file_url",
+            "flags",
         ]
 
     def get_batches(self, certificate) -> list[dict]:
@@ -191,3 +204,49 @@ class LotSerializer(serializers.Serializer):
     lot = serializers.CharField()
     on_sale = serializers.BooleanField()
     verdict = serializers.CharField()
+
+
+class UploadSerializer(serializers.Serializer):
+    """``POST /api/v1/certificates/``: a file for one batch, named by id or by
+    product id and lot code (a new lot becomes a batch on sale)."""
+
+    file = serializers.FileField()
+    batch = serializers.IntegerField(required=False)
+    product = serializers.IntegerField(required=False)
+    lot = serializers.CharField(required=False, max_length=64)
+    lab = serializers.PrimaryKeyRelatedField(queryset=Lab.objects.all())
+    report_number = serializers.CharField(max_length=100)
+    tested_on = serializers.DateField()
+    sampled_on = serializers.DateField(required=False, allow_null=True)
+    issued_on = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        from vendors.models import Batch, Product
+
+        if attrs.get("batch") is not None:
+            batch = (
+                Batch.objects.select_related("product__vendor").filter(pk=attrs["batch"]).first()
+            )
+            if batch is None:
+                raise serializers.ValidationError({"batch": ["No such batch."]})
+            attrs["batch"], attrs["product"] = batch, batch.product
+        elif attrs.get("product") is not None and attrs.get("lot", "").strip():
+            product = Product.objects.select_related("vendor").filter(pk=attrs["product"]).first()
+            if product is None:
+                raise serializers.ValidationError({"product": ["No such product."]})
+            attrs["batch"] = Batch.objects.with_lot(attrs["lot"]).filter(product=product).first()
+            attrs["product"] = product
+        else:
+            raise serializers.ValidationError(
+                {"batch": ["Give a batch id, or a product id and a lot code."]}
+            )
+        return attrs
+
+
+class RejectSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=sorted(REJECT_REASONS))
+    reason = serializers.CharField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()

@@ -9,11 +9,10 @@ accreditation, a lot code that is not on the document, every result "ND", a
 potency-only report offered as full testing, an alkaloid profile unlike leaf.
 """
 
+import re
 from decimal import Decimal
 
 from django.utils import timezone
-
-from vendors.models import normalize_lot
 
 from .models import Certificate
 
@@ -99,6 +98,12 @@ def lab_not_accredited(certificate):
     return [flag("lab_not_accredited", detail)]
 
 
+def _alnum(text):
+    """Letters and digits only: text layers split and hyphenate lot codes
+    ("GMD - 0926", "GMD 0926"), so punctuation and spacing are ignored."""
+    return re.sub(r"[\W_]+", "", text).upper()
+
+
 def lot_not_in_document(certificate):
     text = certificate.document_text
     lots = list(certificate.batches.values_list("lot_code", flat=True))
@@ -109,8 +114,8 @@ def lot_not_in_document(certificate):
                 "The document has no readable text, so its lot code could not be checked.",
             )
         ]
-    haystack = normalize_lot(text)
-    missing = [lot for lot in lots if normalize_lot(lot) not in haystack]
+    haystack = _alnum(text)
+    missing = [lot for lot in lots if _alnum(lot) not in haystack]
     if not missing:
         return []
     return [

@@ -17,7 +17,7 @@ from django.utils import timezone
 from vendors.models import Batch, Product
 from vendors.signals import batches_changed
 
-from . import evaluation
+from . import caching, evaluation
 from .evaluation import CertificateFacts, ProductFacts, RequirementSpec, ResultFacts, StandardSpec
 from .models import (
     BatchVerdict,
@@ -175,6 +175,7 @@ def refresh_products(product_ids, *, as_of=None, standards=None):
         default_id = next((s.pk for s, _ in standards if s.is_default), None)
         _store_batches(batch_rows, now, default_id)
         _store_products(product_rows, now)
+    caching.bump()
 
 
 def _panels_json(verdict):

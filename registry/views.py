@@ -1,18 +1,25 @@
 """Public pages: thin views over ``selectors``; nothing is evaluated here."""
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST, require_safe
 
 from vendors.models import Batch, Product
 
-from . import selectors
+from . import caching, review, selectors, uploads
 from .api import database_answers
 from .filters import ProductFilter
-from .models import Certificate, Lab, Standard
+from .forms import DoseForm, ReportForm
+from .models import Analyte, Certificate, Lab, Standard
+from .portal import vendor_flags
+from .templatetags.registry_tags import verdict_words
 
 
 @require_safe
@@ -27,6 +34,7 @@ def healthz(request):
 
 
 @require_safe
+@caching.public_page
 def home(request):
     recent = (
         Certificate.objects.approved()
@@ -43,6 +51,22 @@ def home(request):
 
 
 @require_safe
+def search(request):
+    """The home page's one box. A lot code printed on a package lands on that
+    lot, a barcode on its product; anything else lists matching products."""
+    query = request.GET.get("q", "").strip()
+    if not query:
+        return redirect("product_list")
+    if Batch.objects.with_lot(query).exists():
+        return redirect(f"{reverse('lot_list')}?{urlencode({'code': query})}")
+    by_barcode = list(Product.objects.filter(gtin=query).select_related("vendor")[:2])
+    if len(by_barcode) == 1:
+        return redirect(by_barcode[0].get_absolute_url())
+    return redirect(f"{reverse('product_list')}?{urlencode({'search': query})}")
+
+
+@require_safe
+@caching.public_page
 def product_list(request):
     products = ProductFilter(
         request.GET,
@@ -53,15 +77,23 @@ def product_list(request):
 
 
 @require_safe
+@caching.public_page
 def product_detail(request, vendor, product):
     as_of = timezone.localdate()
     product = get_object_or_404(
         selectors.products_with_verdict(as_of=as_of), vendor__slug=vendor, slug=product
     )
     rows = selectors.product_verdicts(product)
-    default = rows[0] if rows else None
+    default = next((row for row in rows if row.standard.is_default), None)
     standard = default.standard if default else Standard.objects.filter(is_default=True).first()
     batches = list(selectors.batches_with_verdict(product, standard, as_of)) if standard else []
+    judgements, label_accuracy = selectors.deciding_judgements(default) or ([], None)
+    trend = selectors.alkaloid_trend(product)
+    dose_form = DoseForm(request.GET or None)
+    on_sale_points = [p for p in trend if p["on_sale"]] or trend
+    chosen = on_sale_points[-1] if on_sale_points else None
+    grams = dose_form.cleaned_data["grams"] if dose_form.is_valid() else None
+    analytes = dict(Analyte.objects.values_list("code", "name"))
     return render(
         request,
         "registry/product_detail.html",
@@ -69,14 +101,26 @@ def product_detail(request, vendor, product):
             "product": product,
             "verdict": default,
             "panels": selectors.panels_on(default.panels if default else [], as_of),
+            "judgements": [
+                {**j, "name": analytes.get(j["analyte"], j["analyte"])} for j in judgements
+            ],
+            "label_accuracy": label_accuracy,
             "jurisdictions": [(row.standard, row.status_on(as_of)) for row in rows],
             "batches": batches,
+            "certificates": selectors.certificate_history(product),
+            "trend": trend,
+            "dose_batch": chosen,
+            "dose_form": dose_form,
+            "dose": selectors.dose(chosen, grams),
+            "grams": grams,
             "as_of": as_of,
+            "page_url": request.build_absolute_uri(product.get_absolute_url()),
         },
     )
 
 
 @require_safe
+@caching.public_page
 def lot_list(request):
     code = request.GET.get("code", "").strip()
     batches = list(selectors.lot_batches(code)) if code else []
@@ -84,6 +128,7 @@ def lot_list(request):
 
 
 @require_safe
+@caching.public_page
 def vendor_detail(request, slug):
     vendor = get_object_or_404(selectors.vendors_with_share(), slug=slug)
     products = selectors.products_with_verdict().filter(vendor=vendor).order_by("name")
@@ -91,6 +136,7 @@ def vendor_detail(request, slug):
 
 
 @require_safe
+@caching.public_page
 def lab_list(request):
     labs = Lab.objects.annotate(certificate_count=Count("certificates")).order_by("name")
     return render(request, "registry/lab_list.html", {"labs": labs, "today": timezone.localdate()})
@@ -101,9 +147,9 @@ def _visible_certificate(request, pk):
     return get_object_or_404(queryset.select_related("lab", "vendor"), pk=pk)
 
 
-@require_safe
-def certificate_detail(request, pk):
+def certificate_detail(request, pk, report_form=None, status=200):
     certificate = _visible_certificate(request, pk)
+    own = certificate.vendor.members.filter(pk=request.user.pk).exists()
     return render(
         request,
         "registry/certificate_detail.html",
@@ -111,8 +157,51 @@ def certificate_detail(request, pk):
             "certificate": certificate,
             "results": certificate.results.select_related("analyte"),
             "batches": certificate.batches.select_related("product__vendor"),
-            "events": certificate.events.all(),
+            "events": certificate.events.exclude(action="claimed"),
+            "own": own,
+            "flags": certificate.flags
+            if request.user.is_staff
+            else (vendor_flags(certificate) if own else []),
+            "report_form": report_form or ReportForm(),
+            "public": certificate.state in Certificate.PUBLIC_STATES,
         },
+        status=status,
+    )
+
+
+@require_POST
+def report_problem(request, pk):
+    """Anyone may report a problem with a published certificate; CSRF-checked
+    like every POST, and limited per address in ``review.report_problem``."""
+    certificate = _visible_certificate(request, pk)
+    form = ReportForm(request.POST)
+    if form.is_valid():
+        try:
+            review.report_problem(
+                certificate,
+                message=form.cleaned_data["message"],
+                email=form.cleaned_data["email"],
+                address=request.META.get("REMOTE_ADDR", ""),
+            )
+        except review.ReviewError as error:
+            form.add_error(None, str(error))
+            status = 429 if "Too many" in str(error) else 400
+            return certificate_detail(request, pk, report_form=form, status=status)
+        messages.success(request, "Thank you. Registry staff will look into it.")
+        return redirect("certificate_detail", pk=pk)
+    return certificate_detail(request, pk, report_form=form, status=400)
+
+
+@require_safe
+def certificate_preview(request, pk):
+    certificate = _visible_certificate(request, pk)
+    if not certificate.preview:
+        raise Http404("No preview for this certificate.")
+    return _serve(
+        certificate.preview,
+        "image/png",
+        f"certificate-{certificate.pk}-preview.png",
+        public=certificate.state in Certificate.PUBLIC_STATES,
     )
 
 
@@ -122,23 +211,68 @@ def certificate_file(request, pk):
     under a name the server chooses and with a policy that stops it acting
     as a page of this site."""
     certificate = _visible_certificate(request, pk)
-    try:
-        handle = certificate.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The stored file is missing.") from None
     extension = {
         "application/pdf": "pdf",
         "image/png": "png",
         "image/jpeg": "jpg",
         "image/webp": "webp",
-    }
-    filename = f"certificate-{certificate.pk}.{extension.get(certificate.content_type, 'bin')}"
-    response = FileResponse(handle, content_type=certificate.content_type, filename=filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'; object-src 'self'"
-    response["Cache-Control"] = (
-        "private, no-store"
-        if certificate.state not in Certificate.PUBLIC_STATES
-        else "public, max-age=3600"
+    }.get(certificate.content_type, "bin")
+    return _serve(
+        certificate.file,
+        certificate.content_type,
+        f"certificate-{certificate.pk}.{extension}",
+        public=certificate.state in Certificate.PUBLIC_STATES,
     )
+
+
+def _serve(field, content_type, filename, *, public):
+    if not uploads.within_storage(field.name):
+        raise Http404("No such file.")
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404("The stored file is missing.") from None
+    response = FileResponse(handle, content_type=content_type, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    response["Cache-Control"] = "public, max-age=3600" if public else "private, no-store"
+    return response
+
+
+BADGE_COLOURS = {
+    "current": "#14532d",
+    "fails_limits": "#7f1d1d",
+    "stale": "#6b4500",
+    "incomplete": "#6b4500",
+    "untested": "#33393f",
+}
+
+
+@require_safe
+@caching.public_page
+def badge(request, vendor, product):
+    """A live status badge for vendors' own sites: the product's verdict under
+    the default standard, cacheable for an hour at most."""
+    product = get_object_or_404(
+        selectors.products_with_verdict(), vendor__slug=vendor, slug=product
+    )
+    words = verdict_words(product.verdict)
+    label = "kratom test registry"
+    left, right = 7 * len(label) + 12, 7 * len(words) + 14
+    svg = render_to_string(
+        "registry/badge.svg",
+        {
+            "label": label,
+            "words": words,
+            "left": left,
+            "right": right,
+            "width": left + right,
+            "colour": BADGE_COLOURS.get(product.verdict, BADGE_COLOURS["untested"]),
+            "product": product,
+        },
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -15,6 +15,17 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached pages are keyed by the published version, which restarts with
+    each test's database; start every test with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def today():
     return dt.date.today()

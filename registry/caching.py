@@ -1,0 +1,76 @@
+"""Whole-page caching for anonymous visitors, invalidated by any change.
+
+A page's cache key holds the published version (``PublishedState``, bumped in
+the transaction of every change that alters public pages) and today's date
+(a verdict goes stale as days pass). Reading the version is one indexed
+query; a hit then costs no other. Only anonymous GETs without cookies that
+could carry messages are cached, and none of the cached pages use a CSP nonce.
+"""
+
+import functools
+import hashlib
+
+from django.core.cache import cache
+from django.db.models import F
+from django.http import HttpResponse
+from django.utils import timezone
+
+from .models import PublishedState
+
+TIMEOUT = 3600
+
+
+def bump():
+    """Invalidate every cached public page (call inside the changing
+    transaction)."""
+    updated = PublishedState.objects.filter(pk=1).update(version=F("version") + 1)
+    if not updated:
+        PublishedState.objects.get_or_create(pk=1, defaults={"version": 1})
+
+
+def version():
+    return PublishedState.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def cacheable(request):
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.user.is_authenticated
+        and "messages" not in request.COOKIES
+        and "sessionid" not in request.COOKIES
+    )
+
+
+def public_page(view):
+    """Serve ``view`` from the cache for anonymous visitors."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not cacheable(request):
+            return view(request, *args, **kwargs)
+        raw = f"{version()}|{timezone.localdate()}|{request.get_full_path()}"
+        key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type, headers = hit
+            response = HttpResponse(content, content_type=content_type)
+            for name, value in headers.items():
+                response[name] = value
+            response["X-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            kept = {
+                name: response[name]
+                for name in (
+                    "Cache-Control",
+                    "Content-Security-Policy",
+                    "Access-Control-Allow-Origin",
+                )
+                if name in response
+            }
+            cache.set(key, (response.content, response["Content-Type"], kept), TIMEOUT)
+            response["X-Cache"] = "miss"
+        return response
+
+    return wrapped
