@@ -1,6 +1,9 @@
 """The JSON API (API.md, "/api/v1/"): thin views over selectors and services."""
 
+import csv
+
 from django.db import connection, transaction
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +27,12 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.products_with_verdict().order_by("vendor__name", "name", "pk")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"], url_path="export")
+    def export_csv(self, request):
+        """Every product matching the same filters as the list, as CSV."""
+        return csv_response(self.filter_queryset(self.get_queryset()), request)
 
     @extend_schema(
         parameters=[
@@ -76,6 +85,49 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
             for s in standards
         }
         return Response(data)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_response(products, request):
+    writer = csv.writer(_Echo())
+    header = [
+        "id",
+        "vendor",
+        "vendor_slug",
+        "name",
+        "slug",
+        "form",
+        "verdict",
+        "valid_until",
+        "url",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for p in products.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    p.pk,
+                    p.vendor.name,
+                    p.vendor.slug,
+                    p.name,
+                    p.slug,
+                    p.form,
+                    p.verdict,
+                    p.verdict_until.isoformat()
+                    if p.verdict_until and p.verdict == "current"
+                    else "",
+                    request.build_absolute_uri(p.get_absolute_url()),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kratom-products.csv"'
+    return response
 
 
 def panel_json(panel, request):

@@ -219,6 +219,35 @@ def tell(ctx, scenario, product, batches):
     # "untested": no certificate at all.
 
 
+def copied_upload(ctx, vendors):
+    """A pending upload a reviewer should catch: another vendor's approved
+    report, re-uploaded unchanged for a batch it does not name."""
+    source = (
+        Certificate.objects.filter(vendor=vendors[2], state=Certificate.State.APPROVED)
+        .order_by("pk")
+        .first()
+    )
+    batch = Batch.objects.filter(product__vendor=vendors[3]).order_by("pk").first()
+    if source is None or batch is None:
+        return
+    if Certificate.objects.filter(vendor=vendors[3], report_number=source.report_number).exists():
+        return
+    with source.file.open("rb") as handle:
+        data = handle.read()
+    review.submit(
+        vendor=vendors[3],
+        user=None,
+        data=data,
+        filename="coa-final.pdf",
+        batches=[batch],
+        lab=source.lab,
+        report_number=source.report_number,
+        tested_on=source.tested_on,
+        sampled_on=source.sampled_on,
+        issued_on=source.issued_on,
+    )
+
+
 def ensure_user(username, *, password, staff=False):
     user, _ = get_user_model().objects.get_or_create(username=username)
     user.is_staff = staff
@@ -286,6 +315,7 @@ def load(*, password=None, today=None):
         if not Batch.objects.with_lot(shared).filter(product=product).exists():
             batch = Batch.objects.create(product=product, lot_code=shared, on_sale=False)
             certify(ctx, batch, alkaloids() + metals() + microbials(), days_ago=50, lab=0)
+    copied_upload(ctx, vendors)
     vendor_user = ensure_user("vendor", password=password)
     Membership.objects.get_or_create(user=vendor_user, vendor=vendors[0])
     vendor2 = ensure_user("vendor2", password=password)

@@ -1,21 +1,50 @@
 """One FilterSet per list, shared by the pages and the API."""
 
+import datetime as dt
+
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
-from vendors.models import Batch, Product, normalize_lot
+from vendors.models import Batch, Product, Vendor, normalize_lot
 
-from .models import Certificate, VerdictStatus
+from .models import Certificate, Lab, Panel, VerdictStatus
 
 
 class ProductFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", label="Product, vendor, lot or GTIN")
-    vendor = django_filters.CharFilter(field_name="vendor__slug", label="Vendor (slug)")
-    form = django_filters.ChoiceFilter(choices=Product.Form.choices)
-    verdict = django_filters.ChoiceFilter(choices=VerdictStatus.choices, field_name="verdict")
-    lab = django_filters.CharFilter(method="filter_lab", label="Tested by lab (slug or id)")
+    search = django_filters.CharFilter(
+        method="filter_search", label="Product, vendor, lot or barcode"
+    )
+    vendor = django_filters.ModelChoiceFilter(
+        field_name="vendor",
+        queryset=Vendor.objects.order_by("name"),
+        to_field_name="slug",
+        label="Vendor",
+    )
+    form = django_filters.ChoiceFilter(choices=Product.Form.choices, label="Form")
+    verdict = django_filters.ChoiceFilter(
+        choices=VerdictStatus.choices, field_name="verdict", label="Verdict"
+    )
+    panel = django_filters.ChoiceFilter(
+        choices=Panel.choices,
+        method="filter_panel",
+        label="Panel tested and current",
+        help_text="Products whose deciding batch has this panel present and current.",
+    )
+    lab = django_filters.ModelChoiceFilter(
+        queryset=Lab.objects.order_by("name"),
+        to_field_name="slug",
+        method="filter_lab",
+        label="Tested by lab",
+    )
+    tested_within = django_filters.NumberFilter(
+        method="filter_tested_within",
+        label="Tested within (days)",
+        min_value=1,
+        max_value=3650,
+    )
     tested_after = django_filters.DateFilter(
-        method="filter_tested_after", label="Has an approved certificate tested on or after"
+        method="filter_tested_after", label="Tested on or after"
     )
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -23,12 +52,13 @@ class ProductFilter(django_filters.FilterSet):
             ("vendor__name", "vendor"),
             ("created", "created"),
             ("verdict", "verdict"),
-        )
+        ),
+        label="Sort by",
     )
 
     class Meta:
         model = Product
-        fields = ["search", "vendor", "form", "verdict", "lab", "tested_after"]
+        fields = ["search", "vendor", "form", "verdict", "panel", "lab", "tested_within"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -42,16 +72,23 @@ class ProductFilter(django_filters.FilterSet):
             | Exists(lot)
         )
 
-    def _certified(self, **conditions):
-        return Exists(
-            Certificate.objects.approved().filter(batches__product=OuterRef("pk"), **conditions)
+    def _certified(self, queryset, **conditions):
+        approved = Certificate.objects.approved().filter(
+            batches__product=OuterRef("pk"), **conditions
         )
+        return queryset.filter(Exists(approved))
 
     def filter_lab(self, queryset, name, value):
-        lab = Q(lab__slug=value) | (Q(lab__pk=value) if value.isdigit() else Q(pk__in=[]))
-        return queryset.filter(
-            Exists(Certificate.objects.approved().filter(lab, batches__product=OuterRef("pk")))
-        )
+        return self._certified(queryset, lab=value)
 
     def filter_tested_after(self, queryset, name, value):
-        return queryset.filter(self._certified(tested_on__gte=value))
+        return self._certified(queryset, tested_on__gte=value)
+
+    def filter_tested_within(self, queryset, name, value):
+        since = timezone.localdate() - dt.timedelta(days=int(value))
+        return self._certified(queryset, tested_on__gte=since)
+
+    def filter_panel(self, queryset, name, value):
+        # The chosen panel's current-until date is kept per product verdict
+        # row (see verdicts.PANEL_COLUMNS) so this stays one indexed join.
+        return queryset.filter(**{f"chosen__{value}_until__gte": timezone.localdate()})

@@ -23,7 +23,7 @@ from django.utils.text import slugify
 
 from vendors.models import Batch, Product, Vendor
 
-from . import units, uploads, verdicts
+from . import trust, units, uploads, verdicts
 from .catalogue import UnknownAnalyte
 from .models import Certificate, CertificateBatch, Lab, Result, ReviewEvent
 
@@ -315,17 +315,20 @@ def import_document(clean, *, data, approve=False, by=None, original_filename=""
     """Create the certificate for a checked document, with ``data`` as its
     file. Missing vendor, product, batches and lab are created. The stored
     file is removed again if anything fails."""
-    content_type, extension = uploads.sniff(data)
-    name = uploads.store(data, extension=extension)
+    checked = uploads.check_file(data, filename=original_filename or "certificate.pdf")
+    name = uploads.store(checked.data, extension=checked.extension)
+    preview = ""
     try:
+        preview = uploads.store_preview(uploads.preview_png(checked))
         with transaction.atomic():
-            return _create(clean, name, data, content_type, approve, by, original_filename)
+            return _create(clean, name, preview, checked, approve, by, original_filename)
     except BaseException:
         uploads.discard(name)
+        uploads.discard(preview)
         raise
 
 
-def _create(clean, name, data, content_type, approve, by, original_filename):
+def _create(clean, name, preview, checked, approve, by, original_filename):
     vendor, _ = Vendor.objects.get_or_create(
         slug=_slug(clean.vendor, "vendor"), defaults={"name": clean.vendor}
     )
@@ -358,10 +361,13 @@ def _create(clean, name, data, content_type, approve, by, original_filename):
         tested_on=clean.tested_on,
         issued_on=clean.issued_on,
         file=name,
-        sha256=uploads.sha256(data),
+        preview=preview,
+        sha256=uploads.sha256(checked.data),
         original_filename=original_filename[:255],
-        content_type=content_type,
-        size=len(data),
+        content_type=checked.content_type,
+        size=len(checked.data),
+        page_count=checked.page_count,
+        document_text=checked.text,
         state=state,
         uploaded_by=by,
         decided_at=timezone.now() if approve else None,
@@ -394,5 +400,6 @@ def _create(clean, name, data, content_type, approve, by, original_filename):
         to_state=state,
         reason="Imported from a coa/1 document" + (" as approved" if approve else ""),
     )
+    trust.refresh(certificate)
     verdicts.refresh_products({product.pk})
     return certificate

@@ -426,6 +426,16 @@ class ProductVerdict(VerdictBase):
         related_name="+",
         help_text="The batch on sale whose verdict decides the product's.",
     )
+    # Each panel's current-until date on the deciding batch (empty when the
+    # panel is missing), so "products with heavy metals tested and current"
+    # is an indexed date comparison rather than a search inside ``panels``.
+    alkaloids_until = models.DateField(null=True, blank=True)
+    heavy_metals_until = models.DateField(null=True, blank=True)
+    microbials_until = models.DateField(null=True, blank=True)
+    pesticides_until = models.DateField(null=True, blank=True)
+    residual_solvents_until = models.DateField(null=True, blank=True)
+    mycotoxins_until = models.DateField(null=True, blank=True)
+    adulterants_until = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

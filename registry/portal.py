@@ -53,6 +53,8 @@ def current_vendor(request):
 
 @login_required
 def home(request):
+    if request.user.is_staff and not member_vendors(request.user).exists():
+        return redirect("review_queue")  # where staff land after logging in
     vendor, vendors = current_vendor(request)
     products = Product.objects.filter(vendor=vendor).prefetch_related(
         Prefetch("batches", queryset=Batch.objects.order_by("-on_sale", "-created"))

@@ -23,6 +23,7 @@ from .models import (
     BatchVerdict,
     Certificate,
     CertificateBatch,
+    Panel,
     ProductVerdict,
     Requirement,
     Result,
@@ -232,13 +233,21 @@ def _store_batches(rows, now, default_id):
     )
 
 
+PANEL_COLUMNS = [f"{panel}_until" for panel in Panel.values]
+
+
+def _panel_dates(verdict):
+    present = {p.panel: p.current_until for p in verdict.panels if p.present} if verdict else {}
+    return [connection.ops.adapt_datefield_value(present.get(p)) for p in Panel.values]
+
+
 def _store_products(rows, now):
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     _upsert(
         ProductVerdict._meta.db_table,
         ["product_id", "standard_id"],
-        ["status", "current_until", "batch_id", "panels", "computed_at"],
+        ["status", "current_until", "batch_id", "panels", "computed_at", *PANEL_COLUMNS],
         [
             (
                 product_id,
@@ -248,6 +257,7 @@ def _store_products(rows, now):
                 batch_id,
                 ops.adapt_json_value(_panels_json(verdict), None),
                 stamp,
+                *_panel_dates(verdict),
             )
             for product_id, standard_id, combined, batch_id, verdict in rows
         ],

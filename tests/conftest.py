@@ -49,3 +49,26 @@ def lab(db):
 @pytest.fixture
 def product(db):
     return factories.ProductFactory()
+
+
+def restore_reference_data():
+    """Transactional tests flush every table when they end, reference data
+    from the data migrations included; put it back the way the migrations
+    create it (their own forward functions, on today's models)."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from registry.models import Analyte, PublishedState
+
+    if not Analyte.objects.exists():
+        with connection.schema_editor() as editor:
+            for name in ("0002_reference_data", "0004_usp_extract_aerobic_count"):
+                importlib.import_module(f"registry.migrations.{name}").forward(apps, editor)
+    PublishedState.objects.get_or_create(pk=1)
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    restore_reference_data()

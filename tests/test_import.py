@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from registry import coa_pdf
 from registry.importing import DocumentError, read_document
 from registry.models import Certificate, Lab, Result, ReviewEvent
 from vendors.models import Batch, Product, Vendor
@@ -105,7 +106,7 @@ def test_approve_records_an_approved_certificate_and_its_verdict(db, tmp_path):
 
 
 def test_original_file_beside_the_document_is_stored(db, tmp_path):
-    original = b"%PDF-1.4\n% the lab's own report\n"
+    original = coa_pdf.render_coa_pdf(doc(), core_fonts=True)
     (tmp_path / "a.pdf").write_bytes(original)
     call_command("import_certificates", str(write(tmp_path, "a.json", doc())))
     certificate = Certificate.objects.get()
@@ -200,8 +201,9 @@ def test_a_refused_document_imports_nothing_and_the_others_still_do(db, tmp_path
     assert f"rejected {broken}: document: is not valid JSON" in err
     assert Certificate.objects.get().report_number == "EA-2026-00123"
     assert Result.objects.count() == 6
-    stored = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    stored = [p for p in (tmp_path / "media" / "certificates").rglob("*") if p.is_file()]
     assert len(stored) == 1  # nothing left behind by the refused documents
+    assert len(list((tmp_path / "media" / "previews").rglob("*.png"))) == 1
 
 
 def test_the_same_report_twice_is_refused(db, tmp_path, capsys):
@@ -211,7 +213,7 @@ def test_the_same_report_twice_is_refused(db, tmp_path, capsys):
         call_command("import_certificates", str(path))
     assert "is already in the registry" in capsys.readouterr().err
     assert Certificate.objects.count() == 1
-    assert len([p for p in (tmp_path / "media").rglob("*") if p.is_file()]) == 1
+    assert len([p for p in (tmp_path / "media").rglob("*") if p.is_file()]) == 2  # file, preview
 
 
 def test_exit_status_is_one_from_the_command_line(db, tmp_path):

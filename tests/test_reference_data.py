@@ -379,8 +379,8 @@ def reference_counts(apps):
     }
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_migration_reverses_and_reapplies():
+@pytest.mark.django_db(transaction=True)
+def test_migration_reverses_and_reapplies(reference_data):
     executor = MigrationExecutor(connection)
     leaves = executor.loader.graph.leaf_nodes()
     before = reference_counts(executor.loader.project_state(leaves).apps)

@@ -116,8 +116,8 @@ def test_second_decision_is_told_why(pending, alice, bob):
         review.reject(stale_copy, by=bob, code="other", reason="too late")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_reviewers_at_once_exactly_one_wins(settings, tmp_path):
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_at_once_exactly_one_wins(reference_data):
     """Two threads, two database connections, one pending certificate: one
     approval lands, the other gets a ReviewError naming the new state."""
     batch = BatchFactory()

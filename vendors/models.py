@@ -5,6 +5,8 @@ on it. Changes to batches that can alter a verdict go through
 ``vendors.services`` which announces them with ``batches_changed``.
 """
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,9 +14,10 @@ from django.urls import reverse
 
 
 def normalize_lot(code):
-    """The key lot codes are matched on: case and surrounding or inner spaces
-    do not distinguish lots ("gmd 0926" and "GMD0926" are the same print)."""
-    return "".join(code.split()).upper()
+    """The key lot codes are matched on: letters and digits only, upper case.
+    Someone reading a package types "gmd 0926" for "GMD-0926"; case, spaces
+    and punctuation never tell two prints apart on real labels."""
+    return re.sub(r"[\W_]+", "", code).upper()
 
 
 class Vendor(models.Model):

@@ -1,0 +1,89 @@
+"""A consumer in Chromium: search a lot code from the home page and land on
+that batch; filter the list; read a product's verdict and the
+per-jurisdiction table; use the dose calculator; no console errors; no
+serious or critical axe-core violations; screenshots at 360 and 1280 px."""
+
+import pytest
+from django.urls import reverse
+
+from ..factories import BatchFactory, ProductFactory, certificate, full_panel_results
+from .conftest import axe_violations, shot
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_data"),
+]
+
+
+@pytest.fixture
+def shop(db):
+    tested = BatchFactory(
+        lot_code="GMD-0926",
+        product__name="Green Maeng Da Powder",
+        product__slug="green-maeng-da-powder",
+        product__vendor__name="Example Botanicals",
+        product__vendor__slug="example-botanicals",
+    )
+    certificate(tested, results=full_panel_results())
+    failing = BatchFactory(
+        lot_code="RB-0101",
+        product__name="Red Bali Capsules",
+        product__slug="red-bali-capsules",
+        product__form="capsule",
+        product__vendor=tested.product.vendor,
+    )
+    heavy = [r for r in full_panel_results() if r["analyte"] != "lead"]
+    certificate(failing, results=[*heavy, {"analyte": "lead", "value": "2.4", "unit": "ppm"}])
+    ProductFactory(name="White Borneo", vendor=tested.product.vendor)
+    return tested
+
+
+def test_lot_search_lands_on_the_batch(live_server, page, shop):
+    page.goto(live_server.url + "/")
+    page.get_by_label("Product, vendor, lot code or barcode").fill("gmd 0926")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/lots/?code=*")
+    row = page.get_by_role("row", name="Green Maeng Da Powder")
+    assert "Tested & current" in row.inner_text()
+    assert page.console_errors == []
+
+
+def test_filter_the_list(live_server, page, shop):
+    page.goto(live_server.url + reverse("product_list"))
+    page.get_by_label("Verdict").select_option("fails_limits")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**verdict=fails_limits*")
+    body = page.locator("tbody").inner_text()
+    assert "Red Bali Capsules" in body and "Green Maeng Da" not in body
+
+
+def test_product_page_verdict_jurisdictions_dose(live_server, page, shop):
+    url = live_server.url + shop.product.get_absolute_url()
+    page.goto(url)
+    verdict = page.locator("#verdict-heading").inner_text()
+    assert "Tested & current" in verdict
+    table = page.locator("section[aria-labelledby=jurisdiction-heading] table").inner_text()
+    assert "Georgia" in table and "Czech" in table
+    page.get_by_label("Grams of product").first.fill("3")
+    page.get_by_role("button", name="Calculate").click()
+    status = page.get_by_role("status").inner_text()
+    assert "45.6 mg mitragynine" in status  # 1.52 % of 3 g
+    assert page.console_errors == []
+    assert axe_violations(page) == []
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        # Responsive from 360 px: nothing makes the page scroll sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"product-{width}")
+        page.goto(live_server.url + "/")
+        shot(page, f"home-{width}")
+        page.goto(live_server.url + "/lots/?code=GMD-0926")
+        shot(page, f"lot-{width}")
+        page.goto(url)
+
+
+@pytest.mark.parametrize("path", ["/", "/products/", "/lots/?code=GMD-0926", "/labs/"])
+def test_public_pages_pass_axe(live_server, page, shop, path):
+    page.goto(live_server.url + path)
+    assert axe_violations(page) == []
+    assert page.console_errors == []

@@ -1,0 +1,168 @@
+"""The public pages: every page renders for every verdict kind, pinned query
+counts that do not grow with history, the badge, search, caching."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from registry import review
+from registry.models import Certificate
+
+from .factories import BatchFactory, ProductFactory, UserFactory, certificate, full_panel_results
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured), response
+
+
+def failing():
+    rest = [r for r in full_panel_results() if r["analyte"] != "lead"]
+    return [*rest, {"analyte": "lead", "value": "2.4", "unit": "ppm"}]
+
+
+@pytest.fixture
+def every_verdict(db):
+    """One product per verdict kind."""
+    today = timezone.localdate()
+    made = {}
+    made["current"] = BatchFactory()
+    certificate(made["current"], results=full_panel_results())
+    made["stale"] = BatchFactory()
+    certificate(
+        made["stale"], results=full_panel_results(), tested_on=today - dt.timedelta(days=400)
+    )
+    made["incomplete"] = BatchFactory()
+    certificate(made["incomplete"], results=full_panel_results()[:2])
+    made["fails_limits"] = BatchFactory()
+    certificate(made["fails_limits"], results=failing())
+    made["untested"] = BatchFactory()
+    return made
+
+
+def public_urls(batch):
+    product = batch.product
+    return [
+        "/",
+        reverse("product_list"),
+        product.get_absolute_url(),
+        product.get_absolute_url() + "?grams=3",
+        f"{reverse('lot_list')}?code={batch.lot_code}",
+        reverse("vendor_detail", args=[product.vendor.slug]),
+        reverse("lab_list"),
+        reverse("badge", args=[product.vendor.slug, product.slug]),
+    ]
+
+
+def test_every_page_renders_for_every_verdict(client, every_verdict):
+    words = {
+        "current": "Tested &amp; current",
+        "stale": "Out of date",
+        "incomplete": "Incomplete testing",
+        "fails_limits": "Fails limits",
+        "untested": "Untested",
+    }
+    for kind, batch in every_verdict.items():
+        for url in public_urls(batch):
+            response = client.get(url)
+            assert response.status_code == 200, url
+        page = client.get(batch.product.get_absolute_url()).content.decode()
+        assert words[kind] in page, kind
+        for certificate_ in Certificate.objects.filter(batches=batch):
+            assert client.get(certificate_.get_absolute_url()).status_code == 200
+
+
+def test_query_counts_do_not_grow_with_history(client, db):
+    """Each public page costs the same number of queries for a product with
+    one certificate as for one with 30 batches and 60 certificates."""
+    small = BatchFactory()
+    certificate(small, results=full_panel_results())
+    before = {url: count_queries(client, url)[0] for url in public_urls(small)}
+    big_product = ProductFactory(vendor=small.product.vendor)
+    for _ in range(30):
+        batch = BatchFactory(product=big_product)
+        certificate(batch, results=full_panel_results()[:5])
+        certificate(batch, results=full_panel_results()[5:])
+    big_batch = big_product.batches.first()
+    after = {url: count_queries(client, url)[0] for url in public_urls(big_batch)}
+    for (url_small, n_small), (url_big, n_big) in zip(before.items(), after.items(), strict=True):
+        assert n_small == n_big, (url_small, n_small, url_big, n_big)
+    budget = dict(
+        zip(
+            ["home", "list", "product", "dose", "lot", "vendor", "labs", "badge"],
+            after.values(),
+            strict=True,
+        )
+    )
+    assert budget == {
+        "home": 6,
+        "list": 6,
+        "product": 11,
+        "dose": 11,
+        "lot": 3,
+        "vendor": 4,
+        "labs": 2,
+        "badge": 3,
+    }
+
+
+def test_cached_page_needs_one_query_and_changes_with_the_data(client, db):
+    batch = BatchFactory()
+    pending = certificate(batch, approve=False, results=full_panel_results())
+    url = batch.product.get_absolute_url()
+    first = client.get(url)
+    assert first["X-Cache"] == "miss"
+    assert "Untested" in first.content.decode()
+    n, second = count_queries(client, url)
+    assert second["X-Cache"] == "hit" and n == 1  # the published version only
+    review.approve(pending, by=UserFactory(username="rev", is_staff=True))
+    third = client.get(url)
+    assert third["X-Cache"] == "miss"
+    assert "Tested &amp; current" in third.content.decode()
+
+
+def test_logged_in_users_are_never_served_from_the_cache(client, db):
+    batch = BatchFactory()
+    client.get(batch.product.get_absolute_url())
+    client.force_login(UserFactory(username="someone"))
+    assert "X-Cache" not in client.get(batch.product.get_absolute_url())
+
+
+def test_badge(client, every_verdict):
+    product = every_verdict["fails_limits"].product
+    response = client.get(reverse("badge", args=[product.vendor.slug, product.slug]))
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert "max-age=3600" in response["Cache-Control"]
+    assert b"Fails limits" in response.content
+    assert client.get("/badge/nobody/nothing.svg").status_code == 404
+
+
+def test_search_lands_on_lot_barcode_or_list(client, db):
+    batch = BatchFactory(lot_code="GMD-0926", product__gtin="0860001000017")
+    assert client.get("/search/?q=gmd 0926")["Location"] == "/lots/?code=gmd+0926"
+    assert client.get("/search/?q=0860001000017")["Location"] == batch.product.get_absolute_url()
+    assert client.get("/search/?q=maeng")["Location"] == "/products/?search=maeng"
+
+
+def test_list_filters_on_the_page(client, every_verdict):
+    page = client.get("/products/?verdict=fails_limits").content.decode()
+    assert every_verdict["fails_limits"].product.name in page
+    assert every_verdict["current"].product.name not in page
+    panel = client.get("/products/?panel=heavy_metals").content.decode()
+    assert every_verdict["current"].product.name in panel
+    assert every_verdict["stale"].product.name not in panel  # present but out of date
+    assert every_verdict["untested"].product.name not in panel
+
+
+def test_csv_export_uses_the_same_filters(client, every_verdict):
+    response = client.get("/api/v1/products/export/?verdict=current")
+    body = b"".join(response.streaming_content).decode()
+    lines = body.strip().splitlines()
+    assert lines[0].startswith("id,vendor,vendor_slug,name")
+    assert len(lines) == 2 and every_verdict["current"].product.name in lines[1]
