@@ -138,32 +138,40 @@ def certificate_history(product, limit=20):
 
 def alkaloid_trend(product, limit=24):
     """Mitragynine and 7-OH (% w/w) per batch from the newest approved
-    certificate reporting them, oldest batch first."""
-    rows = (
-        Result.objects.filter(
-            certificate__state=Certificate.State.APPROVED,
-            analyte__code__in=["mitragynine", "7-hydroxymitragynine"],
-            qualifier="",
-            certificate__certificatebatch__batch__product=product,
+    certificate reporting them, oldest batch first. Two index look-ups (the
+    product's certificates, then their alkaloid results), newest first and
+    bounded, so a long history costs no more."""
+    links = list(
+        CertificateBatch.objects.filter(
+            batch__product=product, certificate__state=Certificate.State.APPROVED
         )
+        .order_by("-certificate__tested_on", "-certificate_id")
         .values_list(
-            "certificate__certificatebatch__batch_id",
-            "certificate__certificatebatch__batch__lot_code",
-            "certificate__certificatebatch__batch__on_sale",
+            "certificate_id",
+            "batch_id",
+            "batch__lot_code",
+            "batch__on_sale",
             "certificate__tested_on",
-            "analyte__code",
-            "value_canonical",
-        )
-        .order_by("-certificate__tested_on", "-certificate_id")[: limit * 4]
+        )[: limit * 4]
     )
-    batches = {}
-    for batch_id, lot, on_sale, tested_on, code, value in rows:
-        point = batches.setdefault(
-            batch_id,
-            {"batch": batch_id, "lot": lot, "on_sale": on_sale, "tested_on": tested_on},
-        )
+    values = {}
+    for certificate_id, code, value in Result.objects.filter(
+        certificate_id__in={link[0] for link in links},
+        analyte__code__in=["mitragynine", "7-hydroxymitragynine"],
+        qualifier="",
+    ).values_list("certificate_id", "analyte__code", "value_canonical"):
         key = "mitragynine" if code == "mitragynine" else "seven_oh"
-        point.setdefault(key, value)  # rows come newest first: keep the newest
+        values.setdefault(certificate_id, {})[key] = value
+    batches = {}
+    for certificate_id, batch_id, lot, on_sale, tested_on in links:  # newest first
+        found = values.get(certificate_id)
+        if not found:
+            continue
+        point = batches.setdefault(
+            batch_id, {"batch": batch_id, "lot": lot, "on_sale": on_sale, "tested_on": tested_on}
+        )
+        for key, value in found.items():
+            point.setdefault(key, value)
     points = sorted(batches.values(), key=lambda p: (p["tested_on"], p["batch"]))
     return points[-limit:]
 

@@ -218,6 +218,19 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "registry@localhost")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
+# Cache for anonymous pages (registry/caching.py). Local memory by default;
+# CACHE_URL=redis://host:6379/0 shares it between app servers; "dummy"
+# turns caching off (benchmarks measure pages both ways).
+CACHE_URL = os.environ.get("CACHE_URL", "locmem")
+if CACHE_URL.startswith("redis://"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL == "dummy":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Registry rules that are configuration, not law.
 CERTIFICATE_MAX_UPLOAD_BYTES = int(os.environ.get("CERTIFICATE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 FILE_UPLOAD_HANDLERS = [

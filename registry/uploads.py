@@ -537,24 +537,21 @@ def _has_alpha(image, transparency=None):
 
 # --------------------------------------------------------------------------- PDF byte scans
 
-# PDF syntax (ISO 32000-1, 7.2): whitespace, delimiters, and the gap allowed
-# between two tokens (whitespace and comments). Possessive quantifiers keep the
-# patterns linear on hostile input.
-# PDF whitespace, as bytes (the patterns below spell it out as a character class).
+# PDF syntax (ISO 32000-1, 7.2). Possessive quantifiers keep the patterns
+# linear on hostile input.
 _WHITESPACE = b"\x00\t\n\x0c\r "
-_NOT_REGULAR = rb"[\x00\t\n\x0c\r ()<>\[\]{}/%]"
 _NAME_END = rb"(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
-# In the lookaheads below the gap is bounded (16 runs of whitespace or
-# comments, comments up to 256 bytes): unbounded, a line of "/JS %/JS %..."
-# would cost quadratic time. A longer gap is not one pdfium writers produce.
-_GAP = rb"(?:[\x00\t\n\x0c\r ]++|%[^\r\n]{0,256}+(?:\r\n?|\n)?){0,16}+"
-_REFERENCE = rb"[+-]?\d++" + _GAP + rb"[+-]?\d++" + _GAP + rb"R"
+# Between a key and its value only whitespace is looked at: a comment there
+# (legal, but no writer puts one) counts as a value, so it cannot hide one.
+# Following comments instead would cost quadratic time on "/JS %/JS %...".
+_SPACE = rb"[\x00\t\n\x0c\r ]*+"
+_REFERENCE = rb"[+-]?\d++" + _SPACE + rb"(?:%|[+-]?\d++" + _SPACE + rb"(?:%|R))"
 
 
-def _name(text):
-    """A pattern for the PDF name ``/text`` however it is spelt: any character
-    may be written as ``#xx`` with either case of hex digit."""
-    pattern = b"/"
+def _spellings(text):
+    """A pattern for the name ``text`` (after its "/") however it is spelt: any
+    character may be written as ``#xx``, with either case of hex digit."""
+    pattern = b""
     for char in text:
         hex_digits = "".join(
             f"[{digit.upper()}{digit.lower()}]" if digit.isalpha() else digit
@@ -564,8 +561,12 @@ def _name(text):
     return pattern + _NAME_END
 
 
-def _names(*texts):
-    return b"(?:" + b"|".join(_name(text) for text in texts) + b")"
+def _names(*texts, after=b""):
+    """A pattern for any of the names, followed by ``after``. The class after
+    the "/" rejects most names at their first byte, before the alternatives."""
+    first = re.escape("".join(sorted({text[0] for text in texts})).encode())
+    alternatives = b"|".join(_spellings(text) for text in texts)
+    return b"/(?=[" + first + b"#])(?:" + alternatives + b")" + after
 
 
 ACTIVE_NAMES = (
@@ -584,18 +585,20 @@ ACTIVE_NAMES = (
 
 # Refused wherever they appear; an /OpenAction unless its value is a destination array.
 _ACTIVE_ANYWHERE = re.compile(
-    _names(*ACTIVE_NAMES) + b"|" + _name("OpenAction") + b"(?!" + _GAP + rb"\[)"
+    _names(*ACTIVE_NAMES) + b"|" + _names("OpenAction", after=b"(?!" + _SPACE + rb"\[)")
 )
 # Refused when followed by a value they take: a string, a dictionary or a reference.
-_ACTIVE_KEYED = re.compile(_names("JS", "AA") + b"(?=" + _GAP + b"(?:[<(]|" + _REFERENCE + b"))")
-_ENCRYPT = re.compile(_name("Encrypt") + b"(?=" + _GAP + b"(?:<<|" + _REFERENCE + b"))")
+_ACTIVE_KEYED = re.compile(
+    _names("JS", "AA", after=b"(?=" + _SPACE + b"(?:[<(%]|" + _REFERENCE + b"))")
+)
+_ENCRYPT = re.compile(_names("Encrypt", after=b"(?=" + _SPACE + b"(?:<<|%|" + _REFERENCE + b"))"))
 
 _STREAM_KEYWORD = re.compile(
     rb"(?<![^\x00\t\n\x0c\r ()<>\[\]{}/%])stream(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
 )
 _ENDSTREAM = re.compile(rb"endstream")
 _EOL = re.compile(rb"\r\n?|\n")
-_OBJECT_STREAM_TYPE = re.compile(_name("ObjStm"))
+_OBJECT_STREAM_TYPE = re.compile(_names("ObjStm"))
 # Encodings pdfium applies to an object stream that this module cannot undo.
 _UNCHECKABLE_ENCODING = re.compile(
     _names(

@@ -38,6 +38,7 @@ api_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path("search/", views.search, name="search"),
     path("products/", views.product_list, name="product_list"),
     path("products/<slug:vendor>/<slug:product>/", views.product_detail, name="product_detail"),

@@ -22,6 +22,12 @@ from .portal import vendor_flags
 from .templatetags.registry_tags import verdict_words
 
 
+def livez(request):
+    """The process answers (no database): a liveness probe, and the trivial
+    view page benchmarks compare against."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 @require_safe
 def healthz(request):
     try:

@@ -102,9 +102,9 @@ def test_query_counts_do_not_grow_with_history(client, db):
     )
     assert budget == {
         "home": 6,
-        "list": 6,
-        "product": 11,
-        "dose": 11,
+        "list": 5,
+        "product": 12,
+        "dose": 12,
         "lot": 3,
         "vendor": 4,
         "labs": 2,

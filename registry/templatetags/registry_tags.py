@@ -2,6 +2,7 @@
 limit, the alkaloid trend across batches, the QR code. Plain SVG, no script,
 readable without colour (every mark has a text equivalent beside it)."""
 
+import functools
 from decimal import Decimal, InvalidOperation
 
 import segno
@@ -27,6 +28,18 @@ VERDICT_WORDS = {
 @register.filter
 def verdict_words(status):
     return VERDICT_WORDS.get(status, VERDICT_WORDS["untested"])[1]
+
+
+@register.simple_tag
+def verdict_badge(status):
+    """A verdict in words with an icon, never colour alone."""
+    icon, words, _ = VERDICT_WORDS.get(status, VERDICT_WORDS["untested"])
+    return format_html(
+        '<span class="verdict verdict-{}"><span aria-hidden="true">{}</span> {}</span>',
+        status if status in VERDICT_WORDS else "untested",
+        icon,
+        words,
+    )
 
 
 @register.filter
@@ -144,7 +157,11 @@ def trend_chart(points):
 @register.simple_tag
 def qr_svg(url):
     """The page's address as a QR code, inline SVG."""
-    code = segno.make(url, error="m")
-    return mark_safe(  # noqa: S308 - segno's own SVG of our URL
-        code.svg_inline(scale=3, dark="#1b1f24", light="#ffffff", title="QR code for this page")
-    )
+    return mark_safe(_qr(url))  # noqa: S308 - segno's own SVG of our URL
+
+
+@functools.lru_cache(maxsize=4096)
+def _qr(url):
+    # A fixed mask skips scoring all eight (most of the cost); any mask scans.
+    code = segno.make(url, error="m", mask=0)
+    return code.svg_inline(scale=3, dark="#1b1f24", light="#ffffff", title="QR code for this page")
