@@ -3,6 +3,8 @@
 import datetime as dt
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -99,6 +101,7 @@ class ProductFilter(django_filters.FilterSet):
         )
         return queryset.filter(Exists(approved))
 
+    @extend_schema_field(OpenApiTypes.STR)  # a lab's slug
     def filter_lab(self, queryset, name, value):
         return self._certified(queryset, lab=value)
 

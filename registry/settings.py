@@ -181,6 +181,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Kratom Test Registry API",
     "DESCRIPTION": "Products, batches and the lab certificates that cover them.",
     "VERSION": "1",
+    "PREPROCESSING_HOOKS": ["registry.api.one_path_per_decision"],
 }
 
 # Security. With DEBUG off these are production values; each can be relaxed by
@@ -193,7 +194,7 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -208,11 +209,27 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# Printed to the console while developing; SMTP (EMAIL_HOST etc. from the
+# environment) in production.
 MAILERS = {
     "default": {
         "BACKEND": os.environ.get(
-            "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+            "EMAIL_BACKEND",
+            "django.core.mail.backends.console.EmailBackend"
+            if DEBUG
+            else "django.core.mail.backends.smtp.EmailBackend",
         ),
+        "OPTIONS": {
+            key.lower(): value
+            for key, value in {
+                "HOST": os.environ.get("EMAIL_HOST"),
+                "PORT": int(os.environ["EMAIL_PORT"]) if os.environ.get("EMAIL_PORT") else None,
+                "USERNAME": os.environ.get("EMAIL_HOST_USER"),
+                "PASSWORD": os.environ.get("EMAIL_HOST_PASSWORD"),
+                "USE_TLS": env_bool("EMAIL_USE_TLS") or None,
+            }.items()
+            if value is not None
+        },
     }
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "registry@localhost")

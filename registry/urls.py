@@ -20,7 +20,7 @@ router.register("certificates", api.CertificateViewSet, basename="certificate")
 # slashed forms work too.
 decisions = [
     path(
-        f"certificates/<int:pk>/{name}",
+        f"certificates/<str:pk>/{name}",
         api.CertificateViewSet.as_view({"post": name}),
         name=f"certificate-{name}-exact",
     )
