@@ -19,7 +19,7 @@ VERDICT_WORDS = {
         "Every required panel is present, recent and within limits.",
     ),
     "fails_limits": ("✖", "Fails limits", "At least one result is over its limit."),
-    "stale": ("⏱", "Out of date", "The testing is older than the standard allows."),
+    "stale": ("↻", "Out of date", "The testing is older than the standard allows."),
     "incomplete": ("◐", "Incomplete testing", "A required panel is missing or cannot be judged."),
     "untested": ("?", "Untested", "No approved certificate covers what is on sale."),
 }
