@@ -527,8 +527,12 @@ def combine(batch_statuses):
     decides; among ``current`` ones, the one that goes stale first. A batch on
     sale that is untested while others are tested leaves the product
     incomplete; no batch on sale, or none tested, leaves it untested."""
-    if not batch_statuses or all(s == UNTESTED for s, _ in batch_statuses):
+    if not batch_statuses:
         return ProductAggregate(UNTESTED)
+    if all(s == UNTESTED for s, _ in batch_statuses):
+        # The first batch on sale stands for the product: its panels show
+        # what is missing.
+        return ProductAggregate(UNTESTED, None, 0)
 
     def badness(item):
         status, until = item[1]

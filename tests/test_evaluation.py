@@ -383,7 +383,7 @@ NOV = dt.date(2026, 11, 1)
     ("batches", "expected", "deciding"),
     [
         ([], "untested", None),
-        ([("untested", None)], "untested", None),
+        ([("untested", None)], "untested", 0),
         ([("current", NOV), ("fails_limits", None)], "fails_limits", 1),
         ([("current", NOV), ("incomplete", None)], "incomplete", 1),
         ([("current", dt.date(2027, 1, 1)), ("current", NOV)], "current", 1),
