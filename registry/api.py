@@ -2,7 +2,7 @@
 
 import csv
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -309,6 +309,10 @@ class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
             raise exceptions.ValidationError({"file": [str(error)]}) from None
         except review.ReviewError as error:
             raise exceptions.ValidationError({"non_field_errors": [str(error)]}) from None
+        except OperationalError:
+            return Response(
+                {"detail": "The registry is busy right now. Upload again in a minute."}, status=503
+            )
         except OSError:
             return Response(
                 {"detail": "The upload could not be stored. Try again later."}, status=503

@@ -5,6 +5,7 @@ someone else's is a 404."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import OperationalError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -129,6 +130,13 @@ def upload(request):
                 form.add_error("file", str(error))
             except review.ReviewError as error:
                 form.add_error(None, str(error))
+            except OperationalError:
+                # e.g. SQLite's write lock held past the busy timeout; the
+                # stored file has already been removed by review.submit.
+                messages.error(
+                    request, "The registry is busy right now. Please upload again in a minute."
+                )
+                status = 503
             except OSError:
                 messages.error(request, "The upload could not be stored. Please try again later.")
                 status = 503

@@ -561,12 +561,8 @@ def _spellings(text):
     return pattern + _NAME_END
 
 
-def _names(*texts, after=b""):
-    """A pattern for any of the names, followed by ``after``. The class after
-    the "/" rejects most names at their first byte, before the alternatives."""
-    first = re.escape("".join(sorted({text[0] for text in texts})).encode())
-    alternatives = b"|".join(_spellings(text) for text in texts)
-    return b"/(?=[" + first + b"#])(?:" + alternatives + b")" + after
+def _any_of(*texts):
+    return b"(?:" + b"|".join(_spellings(text) for text in texts) + b")"
 
 
 ACTIVE_NAMES = (
@@ -582,26 +578,52 @@ ACTIVE_NAMES = (
     "XFA",
     "RichMedia",
 )
+_MARKER_NAMES = ("Encrypt", "OpenAction", "JS", "AA", *ACTIVE_NAMES)
 
-# Refused wherever they appear; an /OpenAction unless its value is a destination array.
-_ACTIVE_ANYWHERE = re.compile(
-    _names(*ACTIVE_NAMES) + b"|" + _names("OpenAction", after=b"(?!" + _SPACE + rb"\[)")
+# Every name that matters, in one pattern so the file is read once. The class
+# after the "/" rejects most names at their first byte. Groups:
+# - encrypted: an /Encrypt entry (its value is a dictionary or a reference);
+# - active: refused wherever it appears; an /OpenAction unless its value is a
+#   destination array;
+# - keyed: /JS or /AA followed by a value of theirs (a string, a dictionary or
+#   a reference); refused outside stream data (see _scan_pdf_bytes).
+_MARKERS = re.compile(
+    b"/(?=["
+    + re.escape("".join(sorted({name[0] for name in _MARKER_NAMES})).encode())
+    + b"#])(?:(?P<encrypted>"
+    + _any_of("Encrypt")
+    + b"(?="
+    + _SPACE
+    + b"(?:<<|%|"
+    + _REFERENCE
+    + b")))|(?P<active>"
+    + _any_of(*ACTIVE_NAMES)
+    + b"|"
+    + _any_of("OpenAction")
+    + b"(?!"
+    + _SPACE
+    + rb"\[))|(?P<keyed>"
+    + _any_of("JS", "AA")
+    + b"(?="
+    + _SPACE
+    + b"(?:[<(%]|"
+    + _REFERENCE
+    + b"))))"
 )
-# Refused when followed by a value they take: a string, a dictionary or a reference.
-_ACTIVE_KEYED = re.compile(
-    _names("JS", "AA", after=b"(?=" + _SPACE + b"(?:[<(%]|" + _REFERENCE + b"))")
-)
-_ENCRYPT = re.compile(_names("Encrypt", after=b"(?=" + _SPACE + b"(?:<<|%|" + _REFERENCE + b"))"))
+# More /JS or /AA than this is no certificate; checking each against the
+# stream regions would only cost memory.
+_MAX_KEYED = 10_000
 
 _STREAM_KEYWORD = re.compile(
     rb"(?<![^\x00\t\n\x0c\r ()<>\[\]{}/%])stream(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
 )
 _ENDSTREAM = re.compile(rb"endstream")
 _EOL = re.compile(rb"\r\n?|\n")
-_OBJECT_STREAM_TYPE = re.compile(_names("ObjStm"))
+_OBJECT_STREAM_TYPE = re.compile(b"/" + _any_of("ObjStm"))
 # Encodings pdfium applies to an object stream that this module cannot undo.
 _UNCHECKABLE_ENCODING = re.compile(
-    _names(
+    b"/"
+    + _any_of(
         "LZWDecode",
         "LZW",
         "RunLengthDecode",
@@ -662,9 +684,15 @@ class _Budget:
 def _scan_pdf_bytes(data):
     """Refuse encrypted PDFs and active content, looking at the raw bytes and
     inside every stream that decodes to (something like) an object stream."""
-    if _ENCRYPT.search(data):
-        raise UploadError(ENCRYPTED)
-    if _ACTIVE_ANYWHERE.search(data):
+    active, keyed = False, []
+    for match in _MARKERS.finditer(data):
+        if match.lastgroup == "encrypted":
+            raise UploadError(ENCRYPTED)
+        if match.lastgroup == "active" or len(keyed) >= _MAX_KEYED:
+            active = True
+        else:
+            keyed.append(match.start())
+    if active:
         raise UploadError(ACTIVE)
     budget = _Budget(
         inflated=getattr(settings, "CERTIFICATE_MAX_INFLATED_BYTES", DEFAULT_MAX_INFLATED_BYTES),
@@ -686,9 +714,9 @@ def _scan_pdf_bytes(data):
     # object stream, see _scan_stream).
     merged = _merge(regions)
     starts = [start for start, _end in merged]
-    for match in _ACTIVE_KEYED.finditer(data):
-        index = bisect.bisect_right(starts, match.start()) - 1
-        if index < 0 or match.start() >= merged[index][1]:
+    for position in keyed:
+        index = bisect.bisect_right(starts, position) - 1
+        if index < 0 or position >= merged[index][1]:
             raise UploadError(ACTIVE)
 
 
@@ -728,8 +756,9 @@ def _scan_stream(layer, *, declared, budget):
         if declared or _looks_like_object_stream(layer):
             if stored:
                 budget.work(len(layer))
-            if _ACTIVE_ANYWHERE.search(layer) or _ACTIVE_KEYED.search(layer):
-                raise UploadError(ACTIVE)
+            for match in _MARKERS.finditer(layer):
+                if match.lastgroup != "encrypted":
+                    raise UploadError(ACTIVE)
         layer = _decode(layer, declared=declared, budget=budget, stored=stored)
         if layer is None:
             return

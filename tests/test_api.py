@@ -243,3 +243,42 @@ def test_schema_and_docs(api, db):
     assert schema.status_code == 200
     assert b"/api/v1/products/" in schema.content
     assert api.get("/api/v1/docs/").status_code == 200
+
+
+def test_every_read_endpoint_costs_the_same_for_a_long_history(api, db):
+    """Query counts of the read API for a short and a long history: equal,
+    and pinned."""
+    first = BatchFactory(lot_code="LOT-A")
+    early = certificate(first, results=full_panel_results())
+
+    def urls():
+        return {
+            "lots": "/api/v1/lots/?code=LOT-A",
+            "vendors": "/api/v1/vendors/",
+            "vendor": f"/api/v1/vendors/{first.product.vendor.slug}/",
+            "labs": "/api/v1/labs/",
+            "analytes": "/api/v1/analytes/",
+            "standards": "/api/v1/standards/",
+            "certificates": "/api/v1/certificates/",
+            "certificate": f"/api/v1/certificates/{early.pk}/",
+        }
+
+    def counts():
+        return {name: queries(lambda url=url: api.get(url))[1] for name, url in urls().items()}
+
+    short = counts()
+    for n in range(15):
+        batch = BatchFactory(product=first.product, lot_code=f"LOT-A{n}")
+        certificate(batch, results=full_panel_results())
+        BatchFactory(lot_code="LOT-A")
+    assert counts() == short
+    assert short == {
+        "lots": 3,
+        "vendors": 2,
+        "vendor": 1,
+        "labs": 2,
+        "analytes": 3,
+        "standards": 4,
+        "certificates": 7,
+        "certificate": 6,
+    }
