@@ -3,11 +3,11 @@
 import datetime as dt
 
 import django_filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from vendors.models import Batch, Product, normalize_lot
 
