@@ -109,6 +109,9 @@ class RequirementSpec:
         return not self.forms or form in self.forms
 
 
+_RULES = {}  # interned rule sets, so equal standards share one identity
+
+
 @dataclass(frozen=True, slots=True)
 class StandardSpec:
     code: str
@@ -116,6 +119,14 @@ class StandardSpec:
     max_age_days: int = 365
     requires_accreditation: bool = True
     _layouts: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def rules_id(self):
+        """One number for all standards whose rules are identical, worked out
+        once per standard (equal rules, equal verdicts)."""
+        if "rules" not in self._layouts:
+            rules = (self.requirements, self.max_age_days, self.requires_accreditation)
+            self._layouts["rules"] = id(_RULES.setdefault(rules, rules))
+        return self._layouts["rules"]
 
     def layout(self, form):
         """The requirements that apply to ``form`` and the panels they make,
@@ -277,7 +288,12 @@ def evaluate_many(results, product, standards, as_of):
     in common (the counted results, and identical requirements)."""
     views = {}
     verdicts = []
+    same = {}  # standards with identical rules (Utah and the baseline) share a verdict
     for standard in standards:
+        key = standard.rules_id()
+        if key in same:
+            verdicts.append(same[key])
+            continue
         rule = standard.requires_accreditation
         view = views.get(rule) or views.setdefault(rule, _Counted(results, standard))
         requirements, layout = standard.layout(product.form)
@@ -289,7 +305,9 @@ def evaluate_many(results, product, standards, as_of):
                     requirement, view.newest, view.results, product
                 )
             judgements.append(judged)
-        verdicts.append(_verdict(view, product, standard, layout, tuple(judgements), as_of))
+        verdict = _verdict(view, product, standard, layout, tuple(judgements), as_of)
+        same[key] = verdict
+        verdicts.append(verdict)
     return verdicts
 
 

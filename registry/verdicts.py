@@ -213,6 +213,17 @@ QUIET = {evaluation.PASS, evaluation.REPORTED}
 def _store_batches(rows, now, default_id):
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
+    encoded = {}  # standards with identical rules share one verdict: encode it once
+
+    def json_of(verdict, standard_id):
+        key = (id(verdict), standard_id == default_id)
+        if key not in encoded:
+            encoded[key] = (
+                ops.adapt_json_value(_panels_json(verdict), None),
+                ops.adapt_json_value(_explaining(verdict, standard_id, default_id), None),
+            )
+        return encoded[key]
+
     _upsert(
         BatchVerdict._meta.db_table,
         ["batch_id", "standard_id"],
@@ -223,8 +234,7 @@ def _store_batches(rows, now, default_id):
                 standard_id,
                 v.status,
                 ops.adapt_datefield_value(v.current_until),
-                ops.adapt_json_value(_panels_json(v), None),
-                ops.adapt_json_value(_explaining(v, standard_id, default_id), None),
+                *json_of(v, standard_id),
                 ops.adapt_decimalfield_value(v.label_accuracy, 7, 1),
                 stamp,
             )
