@@ -47,6 +47,13 @@ class AnalyteAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "synonyms__name"]
     inlines = [SynonymInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Stored results are kept in the analyte's canonical unit and judged
+        # in its panel: once results exist, these would silently change them.
+        if obj is not None and obj.results.exists():
+            return ["code", "panel", "unit", "qualitative"]
+        return []
+
 
 class RequirementInline(admin.TabularInline):
     model = Requirement
@@ -131,6 +138,9 @@ class CertificateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a correction is a withdrawal, never a deletion
+
 
 @admin.register(ReviewEvent)
 class ReviewEventAdmin(admin.ModelAdmin):
@@ -145,6 +155,9 @@ class ReviewEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail is append-only
+
 
 @admin.register(BatchVerdict)
 class BatchVerdictAdmin(admin.ModelAdmin):
@@ -158,6 +171,9 @@ class BatchVerdictAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # derived data: refresh_verdicts rewrites it
 
 
 @admin.register(ProductVerdict)

@@ -6,6 +6,7 @@ from django.db import OperationalError, connection, transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, parsers, permissions, viewsets
@@ -78,7 +79,9 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
                     "lot": b.lot_code,
                     "on_sale": b.on_sale,
                     "verdict": b.verdict,
-                    "api_url": request.build_absolute_uri(f"/api/v1/lots/?code={b.lot_code}"),
+                    "api_url": request.build_absolute_uri(
+                        "/api/v1/lots/?" + urlencode({"code": b.lot_code})
+                    ),
                 }
                 for b in batches
             ],

@@ -9,6 +9,7 @@ class RegistryConfig(AppConfig):
     def ready(self):
         # Keep verdicts in step with batch changes made by the vendors app, which
         # cannot import registry (see registry/verdicts.py).
-        from . import verdicts
+        from . import caching, verdicts
 
         verdicts.connect_signals()
+        caching.connect_signals()

@@ -48,7 +48,10 @@ def public_page(view):
     def wrapped(request, *args, **kwargs):
         if not cacheable(request):
             return view(request, *args, **kwargs)
-        raw = f"{version()}|{timezone.localdate()}|{request.get_full_path()}"
+        raw = (
+            f"{version()}|{timezone.localdate()}|{request.scheme}://{request.get_host()}"
+            f"{request.get_full_path()}"
+        )
         key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
         hit = cache.get(key)
         if hit is not None:
@@ -74,3 +77,22 @@ def public_page(view):
         return response
 
     return wrapped
+
+
+def bump_on_change(sender, **kwargs):
+    bump()
+
+
+def connect_signals():
+    """Edits made outside the verdict path (a lab renamed in the admin, a
+    vendor's name, an analyte's) change public pages too."""
+    from django.db.models.signals import post_delete, post_save
+
+    from vendors.models import Batch, Product, Vendor
+
+    from .models import Analyte, Certificate, Lab, Requirement, Standard
+
+    for model in (Vendor, Product, Batch, Lab, Analyte, Certificate, Standard, Requirement):
+        uid = f"registry.caching.{model.__name__}"
+        post_save.connect(bump_on_change, sender=model, dispatch_uid=uid + ".save")
+        post_delete.connect(bump_on_change, sender=model, dispatch_uid=uid + ".delete")

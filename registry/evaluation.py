@@ -509,9 +509,19 @@ def _judge_total(requirement, counted):
         return _judgement(requirement, MISSING)
     certificate, alkaloids = ranked[0]
     total = sum((_amount(r) for r in alkaloids.values()), Decimal(0))
+    # A <LOQ alkaloid may be anywhere up to its LOQ: the sum is only proven
+    # within the limit if it stays there with every LOQ added.
+    below = [r.loq for r in alkaloids.values() if r.qualifier == "<LOQ"]
+    upper = None if None in below else total + sum(below, Decimal(0))
     unit = next(iter(alkaloids.values())).unit
-    measured = total * units.factor(unit, requirement.unit)
-    outcome = PASS if within(measured, requirement.limit, requirement.comparison) else FAIL
+    factor = units.factor(unit, requirement.unit)
+    measured = total * factor
+    if not within(measured, requirement.limit, requirement.comparison):
+        outcome = FAIL
+    elif upper is not None and within(upper * factor, requirement.limit, requirement.comparison):
+        outcome = PASS
+    else:
+        outcome = INDETERMINATE
     return _judgement(
         requirement, outcome, measured=measured, certificate=certificate.id, note="sum measured"
     )

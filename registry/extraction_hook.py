@@ -15,7 +15,7 @@ import logging
 logger = logging.getLogger(__name__)
 
 
-def suggest(certificate, checked):
+def suggest(checked):
     try:
         from . import extraction
         from .catalogue import Catalogue, UnknownAnalyte
@@ -32,5 +32,5 @@ def suggest(certificate, checked):
     try:
         return extraction.extract(checked.data, content_type=checked.content_type, resolve=resolve)
     except Exception:  # extraction is a convenience: never lose an upload to it
-        logger.exception("extraction failed for certificate %s", certificate.pk)
+        logger.exception("extraction failed for an upload of %s bytes", len(checked.data))
         return None

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from vendors.models import Batch, Product, Vendor
+from vendors.models import Batch, Product, Vendor, normalize_lot
 
 from . import trust, units, uploads, verdicts
 from .catalogue import UnknownAnalyte
@@ -108,6 +108,8 @@ def _date(doc, key, *, required=False, where=None):
 def _number(text, name):
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         raise DocumentError(name, 'numbers are written as strings, e.g. "1.52"')
+    if len(str(text)) > 60:
+        raise DocumentError(name, "is too long to be a result")
     try:
         value = units.parse_decimal(str(text))
     except units.UnitError as error:
@@ -119,8 +121,10 @@ def _fits(value, name):
     if value is None:
         return None
     exponent = value.as_tuple().exponent
-    places = max(0, -exponent) if isinstance(exponent, int) else 0
-    whole = len(str(abs(int(value))))
+    if not isinstance(exponent, int):
+        raise DocumentError(name, f"'{value}' is not a finite number")
+    places = max(0, -exponent)
+    whole = max(value.adjusted() + 1, 1)
     if places > MAX_PLACES or whole + MAX_PLACES > MAX_DIGITS:
         raise DocumentError(name, f"'{value}' has more precision than the registry stores")
     if value < 0:
@@ -246,8 +250,10 @@ def read_document(doc, *, catalogue, today=None):
     if not isinstance(lots, list) or not lots or not all(isinstance(x, str) for x in lots):
         raise DocumentError("lots", "must be a non-empty list of lot codes")
     lots = [lot.strip() for lot in lots]
-    if any(not lot or len(lot) > 64 for lot in lots):
-        raise DocumentError("lots", "lot codes must be 1 to 64 characters")
+    if any(not normalize_lot(lot) or len(lot) > 64 for lot in lots):
+        raise DocumentError("lots", "lot codes must be 1 to 64 characters with a letter or digit")
+    if len({normalize_lot(lot) for lot in lots}) != len(lots):
+        raise DocumentError("lots", "names the same lot twice")
     clean = CleanDocument(
         lab=lab_clean,
         report_number=_text(doc, "report_number"),

@@ -191,6 +191,9 @@ def submit(
     if not report_number:
         raise SubmissionError("The lab's report number is required.")
     checked = uploads.check_file(data, filename=filename)
+    # Extraction (OCR can take seconds a page) runs before the transaction so
+    # no database lock is held meanwhile.
+    suggested = extraction_hook.suggest(checked)
     name = uploads.store(checked.data, extension=checked.extension)
     preview = ""
     try:
@@ -213,6 +216,7 @@ def submit(
                 document_text=checked.text,
                 uploaded_by=user,
                 replaces=replaces,
+                extracted=suggested,
             )
             certificate.batches.set(batches)
             ReviewEvent.objects.create(
@@ -223,8 +227,6 @@ def submit(
                 to_state=State.PENDING,
                 reason=f"Replaces certificate {replaces.pk}" if replaces else "",
             )
-            certificate.extracted = extraction_hook.suggest(certificate, checked)
-            Certificate.objects.filter(pk=certificate.pk).update(extracted=certificate.extracted)
             trust.refresh(certificate)
             # A new untested batch may now be on the certificate's products;
             # pending certificates never count, so verdicts are unchanged.
@@ -257,9 +259,18 @@ def claim(certificate, *, by):
 
 
 def release(certificate, *, by):
-    Certificate.objects.filter(pk=certificate.pk, claimed_by=by).update(
-        claimed_by=None, claimed_at=None
-    )
+    with transaction.atomic():
+        released = Certificate.objects.filter(pk=certificate.pk, claimed_by=by).update(
+            claimed_by=None, claimed_at=None
+        )
+        if released:
+            ReviewEvent.objects.create(
+                certificate=certificate,
+                actor=by,
+                action="released",
+                from_state=certificate.state,
+                to_state=certificate.state,
+            )
     certificate.refresh_from_db()
     return certificate
 

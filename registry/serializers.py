@@ -221,7 +221,7 @@ class UploadSerializer(serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True)
 
     def validate(self, attrs):
-        from vendors.models import Batch, Product
+        from vendors.models import Batch, Product, normalize_lot
 
         if attrs.get("batch") is not None:
             batch = (
@@ -231,6 +231,10 @@ class UploadSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"batch": ["No such batch."]})
             attrs["batch"], attrs["product"] = batch, batch.product
         elif attrs.get("product") is not None and attrs.get("lot", "").strip():
+            if not normalize_lot(attrs["lot"]):
+                raise serializers.ValidationError(
+                    {"lot": ["A lot code needs at least one letter or digit."]}
+                )
             product = Product.objects.select_related("vendor").filter(pk=attrs["product"]).first()
             if product is None:
                 raise serializers.ValidationError({"product": ["No such product."]})

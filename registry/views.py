@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -144,7 +144,10 @@ def vendor_detail(request, slug):
 @require_safe
 @caching.public_page
 def lab_list(request):
-    labs = Lab.objects.annotate(certificate_count=Count("certificates")).order_by("name")
+    published = Q(certificates__state__in=Certificate.PUBLIC_STATES)
+    labs = Lab.objects.annotate(certificate_count=Count("certificates", filter=published)).order_by(
+        "name"
+    )
     return render(request, "registry/lab_list.html", {"labs": labs, "today": timezone.localdate()})
 
 

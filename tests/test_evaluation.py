@@ -424,3 +424,15 @@ def test_product_never_better_than_a_tested_batch(statuses):
         assert ev.RANK[combined.status] >= max(ev.RANK[s] for s in tested)
     else:
         assert combined.status == "untested"
+
+
+def test_total_alkaloids_with_a_loq_is_judged_by_its_upper_bound():
+    """Oklahoma's 3.5 % cap: 3.4 % measured plus an alkaloid <LOQ 0.5 % may
+    be 3.9 %, so it cannot pass; with <LOQ 0.05 % it stays under."""
+    cap = std(RequirementSpec("mitragynine", "alkaloids", "alkaloid_total", D("3.5"), "le", "%"))
+    near = [res("mitragynine", "3.4"), res("paynantheine", qualifier="<LOQ", loq="0.5")]
+    assert ev.evaluate(near, POWDER, cap, AS_OF).judgements[0].outcome == "indeterminate"
+    small = [res("mitragynine", "3.4"), res("paynantheine", qualifier="<LOQ", loq="0.05")]
+    assert ev.evaluate(small, POWDER, cap, AS_OF).judgements[0].outcome == "pass"
+    over = [res("mitragynine", "3.6"), res("paynantheine", qualifier="<LOQ", loq="0.05")]
+    assert ev.evaluate(over, POWDER, cap, AS_OF).judgements[0].outcome == "fail"

@@ -342,3 +342,62 @@ def test_api_reject_needs_code_and_reason(api, world):
     assert set(api.post(url, {}, format="json").json()) == {"code", "reason"}
     done = api.post(url, {"code": "illegible", "reason": "Blurred"}, format="json")
     assert done.json()["state"] == "rejected"
+
+
+# --- regressions from review ----------------------------------------------
+
+
+def test_lot_code_is_fixed_once_the_batch_exists(client, world):
+    client.force_login(world["me"])
+    url = reverse("portal_batch", args=[world["batch"].pk])
+    client.post(url, {"lot_code": "B-999", "on_sale": "on"})
+    assert Batch.objects.get(pk=world["batch"].pk).lot_code == "GMD-0926"
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [("---", "at least one letter"), ("gmd 0926", "already has lot")]
+)
+def test_new_lot_codes_are_checked(client, world, code, message):
+    client.force_login(world["me"])
+    url = reverse("portal_batch_new", args=[world["batch"].product_id])
+    response = client.post(url, {"lot_code": code, "on_sale": "on"})
+    assert response.status_code == 200 and message in response.content.decode()
+
+
+def test_api_lot_without_letters_or_digits_is_a_400(api, world):
+    api.force_authenticate(world["me"])
+    data = api_upload(world, product=world["batch"].product_id, lot="---")
+    del data["batch"]
+    response = api.post("/api/v1/certificates/", data, format="multipart")
+    assert response.status_code == 400 and "lot" in response.json()
+
+
+def test_labs_page_counts_only_published_certificates(client, world):
+    certificate(world["batch"], approve=False)
+    certificate(world["batch"])
+    page = client.get(reverse("lab_list")).content.decode()
+    assert "<td>1</td>" in page
+
+
+def test_admin_cannot_delete_certificates_or_events(client, world):
+    admin_user = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    approved = certificate(world["batch"])
+    client.force_login(admin_user)
+    delete = reverse("admin:registry_certificate_delete", args=[approved.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    event = approved.events.first()
+    assert (
+        client.post(
+            reverse("admin:registry_reviewevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert Certificate.objects.filter(pk=approved.pk).exists()
+
+
+def test_cached_labs_page_follows_a_lab_rename(client, world):
+    client.get(reverse("lab_list"))
+    world["lab"].name = "Renamed Analytical"
+    world["lab"].save()
+    response = client.get(reverse("lab_list"))
+    assert "Renamed Analytical" in response.content.decode()

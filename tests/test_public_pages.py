@@ -166,3 +166,14 @@ def test_csv_export_uses_the_same_filters(client, every_verdict):
     lines = body.strip().splitlines()
     assert lines[0].startswith("id,vendor,vendor_slug,name")
     assert len(lines) == 2 and every_verdict["current"].product.name in lines[1]
+
+
+def test_product_page_with_all_zero_alkaloids(client, db):
+    product = ProductFactory()
+    zero = [
+        {"analyte": "mitragynine", "value": "0", "unit": "%"},
+        {"analyte": "7-hydroxymitragynine", "value": "0", "unit": "%"},
+    ]
+    for _ in range(2):
+        certificate(BatchFactory(product=product), results=zero)
+    assert client.get(product.get_absolute_url()).status_code == 200

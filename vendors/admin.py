@@ -25,6 +25,9 @@ class BatchInline(admin.TabularInline):
     fields = ["lot_code", "on_sale", "produced_on"]
     readonly_fields = ["on_sale"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["on_sale", "lot_code"] if obj else ["on_sale"]
+
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
@@ -50,10 +53,20 @@ class BatchAdmin(admin.ModelAdmin):
     readonly_fields = ["on_sale"]
     actions = ["put_on_sale", "take_off_sale"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Certificates name lots: a different code is a different batch.
+        return ["on_sale", "lot_code"] if obj else ["on_sale"]
+
     @transaction.atomic
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.product_changed(obj.product)
+
+    def delete_model(self, request, obj):
+        services.delete_batches([obj])
+
+    def delete_queryset(self, request, queryset):
+        services.delete_batches(queryset)
 
     @admin.action(description="Put on sale")
     @transaction.atomic

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Batch, Product
+from .models import Batch, Product, normalize_lot
 
 
 class ProductForm(forms.ModelForm):
@@ -17,6 +17,9 @@ class ProductForm(forms.ModelForm):
 
 
 class BatchForm(forms.ModelForm):
+    """A new batch. The lot code is fixed once the batch exists: certificates
+    name lots, so a different code is a different batch."""
+
     class Meta:
         model = Batch
         fields = ["lot_code", "on_sale", "produced_on"]
@@ -24,4 +27,16 @@ class BatchForm(forms.ModelForm):
 
     def __init__(self, *args, product, **kwargs):
         super().__init__(*args, **kwargs)
+        self.product = product
         self.instance.product = product
+        if self.instance.pk:
+            del self.fields["lot_code"]
+
+    def clean_lot_code(self):
+        code = self.cleaned_data["lot_code"].strip()
+        key = normalize_lot(code)
+        if not key:
+            raise forms.ValidationError("A lot code needs at least one letter or digit.")
+        if Batch.objects.filter(product=self.product, lot_key=key).exists():
+            raise forms.ValidationError(f"This product already has lot {code}.")
+        return code

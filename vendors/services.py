@@ -36,6 +36,15 @@ def set_on_sale(batch, on_sale):
 
 
 @transaction.atomic
+def delete_batches(batches):
+    """Delete batches (and announce it, so product verdicts follow)."""
+    batches = list(batches)
+    product_ids = sorted({b.product_id for b in batches})
+    Batch.objects.filter(pk__in=[b.pk for b in batches]).delete()
+    batches_changed.send(sender=Batch, batch_ids=[], product_ids=product_ids)
+
+
+@transaction.atomic
 def product_changed(product):
     """A product's facts (serving size, form, label claim) or its batches were
     edited: everything judged from them is re-judged."""

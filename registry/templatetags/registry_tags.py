@@ -106,7 +106,7 @@ def trend_chart(points):
         return ""
     width, height, pad = 480, 160, 30
     values = [p[k] for p in points for k in ("mitragynine", "seven_oh") if p.get(k) is not None]
-    top = max(values) * Decimal("1.15") if values else Decimal(1)
+    top = (max(values) * Decimal("1.15") if values else 0) or Decimal(1)
     step = (width - 2 * pad) / (len(points) - 1)
 
     def line(key, colour, dash):

@@ -17,6 +17,8 @@ def original_for(path, doc, clean):
     transcript of the record so no certificate exists without a file."""
     if clean.file:
         named = (path.parent / clean.file).resolve()
+        if path.parent.resolve() not in named.parents:
+            raise DocumentError("file", "must name a file in the document's own folder")
         if not named.is_file():
             raise DocumentError("file", f"'{clean.file}' not found beside {path.name}")
         return named.read_bytes(), named.name
