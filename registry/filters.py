@@ -88,9 +88,11 @@ class ProductFilter(django_filters.FilterSet):
 
             query = SearchQuery(value, search_type="websearch", config="english")
             vector = search_vector()
+            # Filter on the match itself (``@@``): ts_rank is never quite
+            # zero, so a rank threshold would let everything through.
             return (
-                queryset.annotate(rank=SearchRank(vector, query))
-                .filter(Q(rank__gt=0) | exact)
+                queryset.annotate(document=vector, rank=SearchRank(vector, query))
+                .filter(Q(document=query) | exact)
                 .order_by("-rank", "vendor__name", "name", "pk")
             )
         return queryset.filter(Q(name__icontains=value) | Q(vendor__name__icontains=value) | exact)

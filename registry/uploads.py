@@ -67,6 +67,19 @@ The rules, and why (STYLE.md item 9):
   passed the size limit and the scans, and only up to the page limit. It is not
   thread-safe, so this module serialises its calls.
 
+Known limits (the scans are defence in depth, not a PDF parser):
+
+* ``/JS`` and ``/AA`` hidden in what looks like stream data and reached through
+  cross-reference offsets are missed; the actions that make them dangerous
+  (``/JavaScript``, ``/Launch``, ...) are refused wherever they appear.
+* An object stream whose ``/Type`` is disguised (escaped names are decoded, but
+  an indirect or string value is not) is found only by its content, and is not
+  scanned if it also uses an encoding other than Flate/ASCIIHex/ASCII85, starts
+  after more than 1 MB of comments or inflates to more than 32 MB. pdfium's own
+  checks still apply to it.
+* ``/OpenAction`` given as a reference is refused even when it points at a
+  harmless destination (LaTeX's hyperref writes that).
+
 Storing is paired with removal: a caller that fails after ``store`` calls
 ``discard`` so no file is left without a row. Files are served only after
 ``within_storage`` has confirmed the resolved path is inside ``MEDIA_ROOT``.
@@ -578,7 +591,8 @@ def _names(*entries):
         tail = b"(?:" + b"|".join(rests) + b")"
         branches.append(re.escape(first.encode()) + tail)
         branches.append(b"#" + _hex(first) + tail)
-    return b"/(?:" + b"|".join(branches) + b")"
+    first = re.escape("".join(sorted(groups)).encode())
+    return b"/(?=[" + first + b"#])(?:" + b"|".join(branches) + b")"
 
 
 def _decode_name(raw):

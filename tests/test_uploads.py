@@ -683,6 +683,31 @@ def test_inflation_limit_comes_from_settings(settings):
     )
 
 
+def test_oversized_object_stream_is_refused():
+    """Object streams are held in memory to be scanned; real ones are kilobytes."""
+    packed = zlib.compress(b"1 0 " + bytes(33 * 1024 * 1024), 1)
+    objects = page_objects()
+    objects.append(stream(packed, b"/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode "))
+    assert refused(build_pdf(objects)) == (
+        "The PDF contains a compressed object stream larger than 32 MB; it cannot be checked."
+    )
+
+
+def test_pdf_that_costs_too_much_to_scan_is_refused():
+    """Streams are found by a byte search, so a file can claim very many; the
+    work spent on a file is bounded by a multiple of its size."""
+    data = build_pdf(page_objects()) + b"stream\n" * 200_000
+    assert refused(data) == "The PDF is too complex to check."
+
+
+def test_encryption_is_reported_before_active_content():
+    objects = page_objects(catalog=b"/OpenAction 6 0 R")
+    objects.append(b"<< /S /JavaScript /JS (1) >>")
+    objects.append(b"<< /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>")
+    data = build_pdf(objects).replace(b"/Root 1 0 R", b"/Root 1 0 R /Encrypt 7 0 R")
+    assert refused(data) == ENCRYPTED
+
+
 def test_pdf_over_the_page_limit_is_refused(settings):
     settings.CERTIFICATE_MAX_PAGES = 3
     assert check_file(fpdf_bytes(pages=3), filename="coa.pdf").page_count == 3
