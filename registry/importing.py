@@ -295,6 +295,27 @@ def read_document(doc, *, catalogue, today=None):
     return clean
 
 
+def save_results(certificate, results):
+    """Store checked results (``CleanResult``) on a certificate."""
+    Result.objects.bulk_create(
+        [
+            Result(
+                certificate=certificate,
+                analyte=r.analyte,
+                value=r.value,
+                unit=r.unit,
+                qualifier=r.qualifier,
+                loq=r.loq,
+                basis=r.basis,
+                raw=r.raw,
+                value_canonical=r.value_canonical,
+                loq_canonical=r.loq_canonical,
+            )
+            for r in results
+        ]
+    )
+
+
 def _slug(text, fallback):
     return slugify(text)[:100] or fallback
 
@@ -381,23 +402,7 @@ def _create(clean, name, preview, checked, approve, by, original_filename):
     CertificateBatch.objects.bulk_create(
         [CertificateBatch(certificate=certificate, batch=b) for b in batches]
     )
-    Result.objects.bulk_create(
-        [
-            Result(
-                certificate=certificate,
-                analyte=r.analyte,
-                value=r.value,
-                unit=r.unit,
-                qualifier=r.qualifier,
-                loq=r.loq,
-                basis=r.basis,
-                raw=r.raw,
-                value_canonical=r.value_canonical,
-                loq_canonical=r.loq_canonical,
-            )
-            for r in clean.results
-        ]
-    )
+    save_results(certificate, clean.results)
     ReviewEvent.objects.create(
         certificate=certificate,
         actor=by,

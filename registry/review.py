@@ -279,8 +279,7 @@ def set_results(certificate, items, *, by):
     """Replace a pending certificate's results with ``items`` (``coa/1``
     result objects), checked whole first: any bad item changes nothing."""
     from .catalogue import Catalogue
-    from .importing import DocumentError, read_result
-    from .models import Result
+    from .importing import DocumentError, read_result, save_results
 
     catalogue = Catalogue.load()
     if not isinstance(items, list):
@@ -305,23 +304,7 @@ def set_results(certificate, items, *, by):
         if not locked.update(claimed_by=by, claimed_at=timezone.now()):
             raise ReviewError(_why_not(certificate, "edited", [State.PENDING], by))
         certificate.results.all().delete()
-        Result.objects.bulk_create(
-            [
-                Result(
-                    certificate=certificate,
-                    analyte=r.analyte,
-                    value=r.value,
-                    unit=r.unit,
-                    qualifier=r.qualifier,
-                    loq=r.loq,
-                    basis=r.basis,
-                    raw=r.raw,
-                    value_canonical=r.value_canonical,
-                    loq_canonical=r.loq_canonical,
-                )
-                for r in clean
-            ]
-        )
+        save_results(certificate, clean)
         ReviewEvent.objects.create(
             certificate=certificate,
             actor=by,
