@@ -30,7 +30,7 @@ class ProductFilter(django_filters.FilterSet):
     vendor = django_filters.CharFilter(method="filter_vendor", label="Vendor")
     form = django_filters.ChoiceFilter(choices=Product.Form.choices, label="Form")
     verdict = django_filters.ChoiceFilter(
-        choices=VerdictStatus.choices, field_name="verdict", label="Verdict"
+        choices=VerdictStatus.choices, method="filter_verdict", label="Verdict"
     )
     panel = django_filters.ChoiceFilter(
         choices=Panel.choices,
@@ -66,6 +66,18 @@ class ProductFilter(django_filters.FilterSet):
     class Meta:
         model = Product
         fields = ["search", "vendor", "form", "verdict", "panel", "lab", "tested_within"]
+
+    def filter_verdict(self, queryset, name, value):
+        """The stored status and date as plain conditions (indexable),
+        equivalent to the ``verdict`` annotation the pages show."""
+        today = timezone.localdate()
+        fresh = Q(chosen__current_until__gte=today) | Q(chosen__current_until__isnull=True)
+        conditions = {
+            "current": Q(chosen__status="current") & fresh,
+            "stale": Q(chosen__status="current", chosen__current_until__lt=today),
+            "untested": Q(chosen__status="untested") | Q(chosen__status__isnull=True),
+        }
+        return queryset.filter(conditions.get(value, Q(chosen__status=value)))
 
     def filter_vendor(self, queryset, name, value):
         value = value.strip()

@@ -122,53 +122,65 @@ def deciding_judgements(row):
     return found or ([], None)
 
 
-def certificate_history(product, limit=20):
+def product_certificate_ids(product):
+    """Every certificate naming one of the product's batches: read from the
+    batch side (an index look-up), never by walking certificates."""
+    return set(
+        CertificateBatch.objects.filter(batch__product_id=product.pk).values_list(
+            "certificate_id", flat=True
+        )
+    )
+
+
+def certificate_history(product, limit=20, ids=None):
     """Published certificates of a product's batches, newest first, with the
     events that changed them (withdrawals and their reasons included)."""
+    ids = product_certificate_ids(product) if ids is None else ids
     return list(
         Certificate.objects.public()
-        .filter(
-            pk__in=CertificateBatch.objects.filter(batch__product=product).values("certificate")
-        )
+        .filter(pk__in=ids)
         .select_related("lab")
         .prefetch_related("events", "batches")
         .order_by("-tested_on", "-id")[:limit]
     )
 
 
-def alkaloid_trend(product, limit=24):
+def alkaloid_trend(product, limit=24, ids=None):
     """Mitragynine and 7-OH (% w/w) per batch from the newest approved
-    certificate reporting them, oldest batch first. Two index look-ups (the
-    product's certificates, then their alkaloid results), newest first and
-    bounded, so a long history costs no more."""
-    links = list(
-        CertificateBatch.objects.filter(
-            batch__product=product, certificate__state=Certificate.State.APPROVED
-        )
-        .order_by("-certificate__tested_on", "-certificate_id")
-        .values_list(
-            "certificate_id",
-            "batch_id",
-            "batch__lot_code",
-            "batch__on_sale",
-            "certificate__tested_on",
-        )[: limit * 4]
+    certificate reporting them, oldest batch first. Driven from the product's
+    own certificates (``ids``), so a large registry costs no more."""
+    ids = product_certificate_ids(product) if ids is None else ids
+    approved = dict(
+        Certificate.objects.approved()
+        .filter(pk__in=ids)
+        .order_by("-tested_on", "-id")
+        .values_list("id", "tested_on")[: limit * 4]
+    )
+    links = CertificateBatch.objects.filter(certificate_id__in=approved).values_list(
+        "certificate_id", "batch_id", "batch__lot_code", "batch__on_sale"
     )
     values = {}
     for certificate_id, code, value in Result.objects.filter(
-        certificate_id__in={link[0] for link in links},
+        certificate_id__in=approved,
         analyte__code__in=["mitragynine", "7-hydroxymitragynine"],
         qualifier="",
     ).values_list("certificate_id", "analyte__code", "value_canonical"):
         key = "mitragynine" if code == "mitragynine" else "seven_oh"
         values.setdefault(certificate_id, {})[key] = value
     batches = {}
-    for certificate_id, batch_id, lot, on_sale, tested_on in links:  # newest first
+    newest_first = sorted(links, key=lambda link: (approved[link[0]], link[0]), reverse=True)
+    for certificate_id, batch_id, lot, on_sale in newest_first:
         found = values.get(certificate_id)
         if not found:
             continue
         point = batches.setdefault(
-            batch_id, {"batch": batch_id, "lot": lot, "on_sale": on_sale, "tested_on": tested_on}
+            batch_id,
+            {
+                "batch": batch_id,
+                "lot": lot,
+                "on_sale": on_sale,
+                "tested_on": approved[certificate_id],
+            },
         )
         for key, value in found.items():
             point.setdefault(key, value)

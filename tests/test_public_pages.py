@@ -103,8 +103,8 @@ def test_query_counts_do_not_grow_with_history(client, db):
     assert budget == {
         "home": 6,
         "list": 5,
-        "product": 12,
-        "dose": 12,
+        "product": 14,
+        "dose": 14,
         "lot": 3,
         "vendor": 4,
         "labs": 2,
@@ -154,6 +154,12 @@ def test_list_filters_on_the_page(client, every_verdict):
     page = client.get("/products/?verdict=fails_limits").content.decode()
     assert every_verdict["fails_limits"].product.name in page
     assert every_verdict["current"].product.name not in page
+    stale = client.get("/products/?verdict=stale").content.decode()
+    assert every_verdict["stale"].product.name in stale
+    assert every_verdict["current"].product.name not in stale
+    current = client.get("/products/?verdict=current").content.decode()
+    assert every_verdict["current"].product.name in current
+    assert every_verdict["stale"].product.name not in current
     panel = client.get("/products/?panel=heavy_metals").content.decode()
     assert every_verdict["current"].product.name in panel
     assert every_verdict["stale"].product.name not in panel  # present but out of date
