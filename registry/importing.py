@@ -282,7 +282,13 @@ def read_document(doc, *, catalogue, today=None):
     items = doc.get("results")
     if not isinstance(items, list) or not items:
         raise DocumentError("results", "must be a non-empty list")
-    seen = {}
+    clean.results = read_results(items, catalogue)
+    return clean
+
+
+def read_results(items, catalogue):
+    """Check every ``coa/1`` result item; one analyte may appear only once."""
+    results, seen = [], {}
     for index, item in enumerate(items):
         result = read_result(item, index, catalogue)
         if result.analyte.code in seen:
@@ -291,8 +297,8 @@ def read_document(doc, *, catalogue, today=None):
                 f"{result.analyte.code} is already given in results[{seen[result.analyte.code]}]",
             )
         seen[result.analyte.code] = index
-        clean.results.append(result)
-    return clean
+        results.append(result)
+    return results
 
 
 def save_results(certificate, results):

@@ -279,24 +279,14 @@ def set_results(certificate, items, *, by):
     """Replace a pending certificate's results with ``items`` (``coa/1``
     result objects), checked whole first: any bad item changes nothing."""
     from .catalogue import Catalogue
-    from .importing import DocumentError, read_result, save_results
+    from .importing import DocumentError, read_results, save_results
 
-    catalogue = Catalogue.load()
     if not isinstance(items, list):
         raise ReviewError("results: must be a list")
-    clean, seen = [], {}
-    for index, item in enumerate(items):
-        try:
-            result = read_result(item, index, catalogue)
-        except DocumentError as error:
-            raise ReviewError(str(error)) from None
-        if result.analyte.code in seen:
-            raise ReviewError(
-                f"results[{index}].analyte: {result.analyte.code} is already given in "
-                f"results[{seen[result.analyte.code]}]"
-            )
-        seen[result.analyte.code] = index
-        clean.append(result)
+    try:
+        clean = read_results(items, Catalogue.load())
+    except DocumentError as error:
+        raise ReviewError(str(error)) from None
     with transaction.atomic():
         locked = Certificate.objects.filter(pk=certificate.pk, state=State.PENDING).filter(
             _claimable(by)
