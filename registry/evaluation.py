@@ -298,13 +298,16 @@ def evaluate_many(results, product, standards, as_of):
         view = views.get(rule) or views.setdefault(rule, _Counted(results, standard))
         requirements, layout = standard.layout(product.form)
         judgements = []
+        judged = view.judged
         for requirement in requirements:
-            judged = view.judged.get(requirement)
-            if judged is None:
-                judged = view.judged[requirement] = _judge(
+            # Keyed by identity: equal requirements of different standards
+            # are one object when the caller interns them (verdicts does).
+            judgement = judged.get(id(requirement))
+            if judgement is None:
+                judgement = judged[id(requirement)] = _judge(
                     requirement, view.newest, view.results, product
                 )
-            judgements.append(judged)
+            judgements.append(judgement)
         verdict = _verdict(view, product, standard, layout, tuple(judgements), as_of)
         same[key] = verdict
         verdicts.append(verdict)
@@ -338,11 +341,14 @@ def _verdict(view, product, standard, layout, judgements, as_of):
 
 def _panels(layout, judgements, newest, max_age_days):
     age = timedelta(days=max_age_days)
+    outcomes_by_panel = {}
+    for j in judgements:
+        outcomes_by_panel.setdefault(j.panel, set()).add(j.outcome)
     for name, required, needed, considered in layout:
         found = [newest[a] for a in considered if a in newest]
         missing = tuple(a for a in needed if a not in newest)
         present = bool(found) and not missing
-        outcomes = {j.outcome for j in judgements if j.panel == name}
+        outcomes = outcomes_by_panel.get(name, ())
         if FAIL in outcomes:
             within = False
         elif not present or INDETERMINATE in outcomes:

@@ -436,6 +436,11 @@ class ProductVerdict(VerdictBase):
     residual_solvents_until = models.DateField(null=True, blank=True)
     mycotoxins_until = models.DateField(null=True, blank=True)
     adulterants_until = models.DateField(null=True, blank=True)
+    # A digest of everything this verdict and its batches' verdicts under
+    # this standard were computed from (the engine's code, the standard's
+    # rules, the product, its batches and their counted results): a refresh
+    # whose inputs digest the same leaves the rows as they are.
+    inputs = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [

@@ -9,7 +9,10 @@ so a reader never sees a verdict that disagrees with the data. Public pages
 read the stored rows only; nothing is evaluated on the read path.
 """
 
+import hashlib
+import json
 from itertools import batched
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -37,19 +40,19 @@ def load_standards():
     """Every standard with its requirements as evaluation specs, default first."""
     standards = list(Standard.objects.order_by("-is_default", "position", "code"))
     requirements = {}
+    interned = {}  # equal requirements of different standards: one object, judged once
     for q in Requirement.objects.select_related("analyte").order_by("pk"):
-        requirements.setdefault(q.standard_id, []).append(
-            RequirementSpec(
-                analyte=q.analyte.code,
-                panel=q.analyte.panel,
-                basis=q.basis,
-                limit=q.limit,
-                comparison=q.comparison,
-                unit=q.unit,
-                required=q.required,
-                forms=tuple(q.forms or ()),
-            )
+        spec = RequirementSpec(
+            analyte=q.analyte.code,
+            panel=q.analyte.panel,
+            basis=q.basis,
+            limit=q.limit,
+            comparison=q.comparison,
+            unit=q.unit,
+            required=q.required,
+            forms=tuple(q.forms or ()),
         )
+        requirements.setdefault(q.standard_id, []).append(interned.setdefault(spec, spec))
     return [
         (
             standard,
@@ -137,50 +140,122 @@ def _results_by_batch(batch_ids):
     return by_batch
 
 
-def refresh_products(product_ids, *, as_of=None, standards=None):
-    """Re-judge every batch of these products and store the verdicts."""
+def _digest(*parts):
+    """A short stable digest of plain values (``repr`` of dates, decimals and
+    the frozen fact dataclasses is stable across processes; ``hash`` is not)."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+# The engine's own code is an input to every verdict: a deploy that changes
+# the rules (or the unit conversions) makes the next refresh recompute all.
+ENGINE = _digest(
+    *(Path(module.__file__).read_bytes() for module in (evaluation, evaluation.units)),
+)
+
+
+def _standard_inputs(standards):
+    return {
+        standard.pk: _digest(
+            ENGINE, spec.requirements, spec.max_age_days, spec.requires_accreditation
+        )
+        for standard, spec in standards
+    }
+
+
+def refresh_products(product_ids, *, as_of=None, standards=None, force=False):
+    """Re-judge every batch of these products and store the verdicts.
+
+    A product's rows under a standard are rewritten only when the digest of
+    their inputs changed (or with ``force``): verdicts are a pure function of
+    those inputs, so an unchanged digest means unchanged rows. The date is
+    not an input: stored verdicts are never ``stale``, staleness is read off
+    ``current_until``. Returns how many products had rows rewritten."""
     as_of = as_of or timezone.localdate()
     standards = standards if standards is not None else load_standards()
+    by_standard = _standard_inputs(standards)
+    default_id = next((s.pk for s, _ in standards if s.is_default), None)
     now = timezone.now()
+    changed = 0
     for chunk in batched(sorted(set(product_ids)), CHUNK):
         products = {p.pk: p for p in Product.objects.filter(pk__in=chunk)}
-        batches = list(
+        batches = {pk: [] for pk in products}
+        for batch in (
             Batch.objects.filter(product_id__in=chunk)
             .only("id", "product_id", "on_sale")
             .order_by("product_id", "-created", "-id")
+        ):
+            batches[batch.product_id].append(batch)
+        results = _results_by_batch([b.pk for mine in batches.values() for b in mine])
+        stored = (
+            {}
+            if force
+            else {
+                (product_id, standard_id): inputs
+                for product_id, standard_id, inputs in ProductVerdict.objects.filter(
+                    product_id__in=chunk
+                ).values_list("product_id", "standard_id", "inputs")
+            }
         )
-        results = _results_by_batch([b.pk for b in batches])
-        specs = [spec for _, spec in standards]
         batch_rows, product_rows = [], []
-        on_sale = {pk: [] for pk in products}
-        for batch in batches:
-            facts = product_facts(products[batch.product_id])
-            judged = evaluation.evaluate_many(results.get(batch.pk, ()), facts, specs, as_of)
-            for (standard, _), verdict in zip(standards, judged, strict=True):
-                batch_rows.append((batch.pk, standard.pk, verdict))
-                if batch.on_sale:
-                    on_sale[batch.product_id].append((standard.pk, batch.pk, verdict))
-        for product_id, rows in on_sale.items():
-            for standard, _ in standards:
-                mine = [(b, v) for s, b, v in rows if s == standard.pk]
-                combined = evaluation.combine([(v.status, v.current_until) for _, v in mine])
+        for product_id, product in products.items():
+            facts = product_facts(product)
+            mine = batches[product_id]
+            common = _digest(
+                facts,
+                [(b.pk, b.on_sale, sorted(map(repr, results.get(b.pk, ())))) for b in mine],
+            )
+            todo = []
+            for standard, spec in standards:
+                inputs = _digest(common, by_standard[standard.pk])
+                if stored.get((product_id, standard.pk)) != inputs:
+                    todo.append((standard, spec, inputs))
+            if not todo:
+                continue
+            changed += 1
+            specs = [spec for _, spec, _ in todo]
+            judged = [
+                evaluation.evaluate_many(results.get(b.pk, ()), facts, specs, as_of) for b in mine
+            ]
+            for index, (standard, _, inputs) in enumerate(todo):
+                on_sale = []
+                for batch, verdicts in zip(mine, judged, strict=True):
+                    verdict = verdicts[index]
+                    batch_rows.append((batch.pk, standard.pk, verdict))
+                    if batch.on_sale:
+                        on_sale.append((batch.pk, verdict))
+                combined = evaluation.combine([(v.status, v.current_until) for _, v in on_sale])
                 batch_id, verdict = (
-                    mine[combined.deciding]
-                    if combined.deciding is not None
-                    else (
-                        None,
-                        None,
-                    )
+                    on_sale[combined.deciding] if combined.deciding is not None else (None, None)
                 )
-                product_rows.append((product_id, standard.pk, combined, batch_id, verdict))
-        default_id = next((s.pk for s, _ in standards if s.is_default), None)
-        _store_batches(batch_rows, now, default_id)
-        _store_products(product_rows, now)
-    caching.bump()
+                product_rows.append((product_id, standard.pk, combined, batch_id, verdict, inputs))
+        encoder = _Encoder()
+        _store_batches(batch_rows, now, default_id, encoder)
+        _store_products(product_rows, now, encoder)
+    if changed:
+        caching.bump()
+    return changed
 
 
-def _panels_json(verdict):
-    return [p.as_dict() for p in verdict.panels] if verdict else []
+class _Encoder:
+    """JSON for the stored rows, each panel and judgement encoded once per
+    chunk: standards share judgements and a product row repeats its deciding
+    batch's panels, so most of them are written several times over."""
+
+    def __init__(self):
+        self._dumps = json.JSONEncoder(separators=(",", ":")).encode
+        self._memo = {}  # id(object) -> JSON; the objects live as long as the chunk
+
+    def _one(self, item):
+        text = self._memo.get(id(item))
+        if text is None:
+            text = self._memo[id(item)] = self._dumps(item.as_dict())
+        return text
+
+    def array(self, items):
+        return "[" + ",".join(map(self._one, items)) + "]"
+
+    def panels(self, verdict):
+        return self.array(verdict.panels) if verdict else "[]"
 
 
 def _upsert(table, key, columns, rows):
@@ -198,32 +273,21 @@ def _upsert(table, key, columns, rows):
         cursor.executemany(sql, rows)
 
 
+QUIET = {evaluation.PASS, evaluation.REPORTED}
+
+
 def _explaining(verdict, standard_id, default_id):
     """Judgements worth storing: all of them under the default standard (the
     product and lot pages show each result against its limit), and under the
     others only those that explain a verdict (fails, cannot tell, missing)."""
     if standard_id == default_id:
-        return [j.as_dict() for j in verdict.judgements]
-    return [j.as_dict() for j in verdict.judgements if j.outcome not in QUIET]
+        return verdict.judgements
+    return [j for j in verdict.judgements if j.outcome not in QUIET]
 
 
-QUIET = {evaluation.PASS, evaluation.REPORTED}
-
-
-def _store_batches(rows, now, default_id):
+def _store_batches(rows, now, default_id, encoder):
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
-    encoded = {}  # standards with identical rules share one verdict: encode it once
-
-    def json_of(verdict, standard_id):
-        key = (id(verdict), standard_id == default_id)
-        if key not in encoded:
-            encoded[key] = (
-                ops.adapt_json_value(_panels_json(verdict), None),
-                ops.adapt_json_value(_explaining(verdict, standard_id, default_id), None),
-            )
-        return encoded[key]
-
     _upsert(
         BatchVerdict._meta.db_table,
         ["batch_id", "standard_id"],
@@ -234,7 +298,8 @@ def _store_batches(rows, now, default_id):
                 standard_id,
                 v.status,
                 ops.adapt_datefield_value(v.current_until),
-                *json_of(v, standard_id),
+                encoder.panels(v),
+                encoder.array(_explaining(v, standard_id, default_id)),
                 ops.adapt_decimalfield_value(v.label_accuracy, 7, 1),
                 stamp,
             )
@@ -243,21 +308,25 @@ def _store_batches(rows, now, default_id):
     )
 
 
-PANEL_COLUMNS = [f"{panel}_until" for panel in Panel.values]
+PANELS = tuple(Panel.values)
+PANEL_COLUMNS = [f"{panel}_until" for panel in PANELS]
 
 
 def _panel_dates(verdict):
-    present = {p.panel: p.current_until for p in verdict.panels if p.present} if verdict else {}
-    return [connection.ops.adapt_datefield_value(present.get(p)) for p in Panel.values]
+    if verdict is None:
+        return [None] * len(PANELS)
+    present = {p.panel: p.current_until for p in verdict.panels if p.present}
+    adapt = connection.ops.adapt_datefield_value
+    return [adapt(present.get(p)) for p in PANELS]
 
 
-def _store_products(rows, now):
+def _store_products(rows, now, encoder):
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     _upsert(
         ProductVerdict._meta.db_table,
         ["product_id", "standard_id"],
-        ["status", "current_until", "batch_id", "panels", "computed_at", *PANEL_COLUMNS],
+        ["status", "current_until", "batch_id", "panels", "inputs", "computed_at", *PANEL_COLUMNS],
         [
             (
                 product_id,
@@ -265,29 +334,32 @@ def _store_products(rows, now):
                 combined.status,
                 ops.adapt_datefield_value(combined.current_until),
                 batch_id,
-                ops.adapt_json_value(_panels_json(verdict), None),
+                encoder.panels(verdict),
+                inputs,
                 stamp,
                 *_panel_dates(verdict),
             )
-            for product_id, standard_id, combined, batch_id, verdict in rows
+            for product_id, standard_id, combined, batch_id, verdict, inputs in rows
         ],
     )
 
 
-def refresh_all(*, progress=None, as_of=None):
-    """Recompute every stored verdict; ``progress(done, total)`` per chunk.
+def refresh_all(*, progress=None, as_of=None, force=False):
+    """Bring every stored verdict up to date; ``progress(done, total)`` per
+    chunk. Rows whose inputs are unchanged are left alone unless ``force``.
     Each chunk is its own transaction, so a long run never holds the database
-    (SQLite has one writer) for more than a moment."""
+    (SQLite has one writer) for more than a moment. Returns ``(products,
+    products rewritten)``."""
     standards = load_standards()
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
-    done = 0
+    done = changed = 0
     for chunk in batched(ids, CHUNK):
         with transaction.atomic():
-            refresh_products(chunk, as_of=as_of, standards=standards)
+            changed += refresh_products(chunk, as_of=as_of, standards=standards, force=force)
         done += len(chunk)
         if progress:
             progress(done, len(ids))
-    return len(ids)
+    return len(ids), changed
 
 
 def products_of_certificate(certificate):

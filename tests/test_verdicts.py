@@ -153,3 +153,102 @@ def test_full_refresh_agrees_with_incremental_path(db, reviewer, capsys):
     call_command("refresh_verdicts")
     assert snapshot() == incremental
     assert "refreshed verdicts of" in capsys.readouterr().out
+
+
+# The input digest: a refresh rewrites exactly the rows whose inputs changed.
+
+
+def stamps():
+    rows = ProductVerdict.objects.values_list("product_id", "standard__code", "computed_at")
+    return {(product, standard): at for product, standard, at in rows}
+
+
+def test_refresh_keeps_unchanged_rows_and_catches_changes_behind_its_back(db):
+    """A change written without the services (a raw queryset update fires no
+    signal) is still found by the next full refresh; products whose inputs did
+    not change keep their rows untouched."""
+    lab = LabFactory()
+    changed, untouched = BatchFactory(), BatchFactory()
+    certificate(changed, results=full_results(), lab=lab)
+    certificate(untouched, results=full_results(), lab=LabFactory(name="Other Lab"))
+    before = stamps()
+    assert verdicts.refresh_all() == (2, 0)
+    assert stamps() == before
+    type(lab).objects.filter(pk=lab.pk).update(
+        accredited_until=timezone.localdate() - dt.timedelta(days=365)
+    )
+    assert baseline(changed.product) == "current"  # nothing refreshed it yet
+    assert verdicts.refresh_all() == (2, 1)
+    assert baseline(changed.product) == "untested"
+    after = stamps()
+    mine = changed.product_id
+    assert all(after[k] != before[k] for k in after if k[0] == mine)
+    assert all(after[k] == before[k] for k in after if k[0] != mine)
+
+
+def test_standard_edit_rewrites_only_that_standards_rows(db):
+    batch = BatchFactory()
+    certificate(batch, results=full_results())
+    before = stamps()
+    lead = Requirement.objects.get(standard__code="cz-448-2025", analyte__code="lead")
+    lead.limit = "0.01"
+    lead.save()
+    verdicts.refresh_for_standards()
+    after = stamps()
+    product = batch.product_id
+    assert after[(product, "cz-448-2025")] != before[(product, "cz-448-2025")]
+    assert {k for k in after if after[k] != before[k]} == {(product, "cz-448-2025")}
+    assert batch.product.verdicts.get(standard__code="cz-448-2025").status == "fails_limits"
+    assert baseline(batch.product) == "current"
+
+
+def test_force_rewrites_everything_and_changes_nothing(db, capsys):
+    a, _ = BatchFactory(), BatchFactory()  # the factory stores no verdict for the second
+    certificate(a, results=full_results())
+    assert verdicts.refresh_all() == (2, 1)
+    rows = snapshot()
+    before = stamps()
+    call_command("refresh_verdicts", "--force")
+    assert snapshot() == rows
+    assert all(stamps()[k] != before[k] for k in before)
+    out = capsys.readouterr().out
+    assert "refreshed verdicts of 2 products" in out
+    assert "2 had changed inputs" in out
+
+
+def test_input_digest_is_the_same_in_another_process(db):
+    """Digests are compared across processes (a worker stores one, the
+    nightly command reads it): they must not depend on hash randomisation."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup();"
+        "from decimal import Decimal; import datetime as dt;"
+        "from registry.verdicts import _digest, ENGINE;"
+        "from registry.evaluation import ProductFacts;"
+        "print(ENGINE, _digest(ProductFacts(form='powder', serving_size_g=Decimal('2.5')),"
+        " [(1, True, ['x'])], dt.date(2026, 1, 2)))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "12345",
+        "DJANGO_SETTINGS_MODULE": "registry.test_settings",
+    }
+    other = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    from decimal import Decimal
+
+    from registry.evaluation import ProductFacts
+
+    here = [
+        verdicts.ENGINE,
+        verdicts._digest(
+            ProductFacts(form="powder", serving_size_g=Decimal("2.5")),
+            [(1, True, ["x"])],
+            dt.date(2026, 1, 2),
+        ),
+    ]
+    assert other == here

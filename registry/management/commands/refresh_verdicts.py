@@ -25,10 +25,25 @@ def progress_bar(stream):
 
 
 class Command(BaseCommand):
-    help = "Recompute every stored batch and product verdict against every standard."
+    help = (
+        "Bring every stored batch and product verdict up to date against every standard. "
+        "Verdicts whose inputs are unchanged are kept; --force recomputes them all."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Recompute and rewrite every verdict, even those whose inputs are unchanged.",
+        )
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        count = verdicts.refresh_all(progress=progress_bar(sys.stderr))
+        count, changed = verdicts.refresh_all(
+            progress=progress_bar(sys.stderr), force=options["force"]
+        )
         elapsed = time.monotonic() - started
-        self.stdout.write(f"refreshed verdicts of {count} products in {elapsed:.1f} s")
+        self.stdout.write(
+            f"refreshed verdicts of {count} products in {elapsed:.1f} s"
+            f" ({changed} had changed inputs and were rewritten)"
+        )
