@@ -1286,7 +1286,7 @@ def extract(data: bytes, *, content_type: str, resolve: Resolve) -> dict:
             pages = _pdf_pages(data)
         except Exception as error:  # noqa: BLE001 - pdfium raises its own error types
             return _empty("none", [f"the PDF cannot be opened: {error}"])
-        if sum(len(p.words) for p in pages) >= 20:
+        if any(p.words for p in pages):
             doc, warnings = _read(pages, resolve, ocr=False)
             if doc["results"]:
                 return _finish(doc, "text", warnings)
