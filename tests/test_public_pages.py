@@ -183,3 +183,35 @@ def test_product_page_with_all_zero_alkaloids(client, db):
     for _ in range(2):
         certificate(BatchFactory(product=product), results=zero)
     assert client.get(product.get_absolute_url()).status_code == 200
+
+
+def test_search_finds_products_by_their_and_their_vendors_words(client, db):
+    hit = ProductFactory(name="Red Maeng Da Powder", vendor__name="Kona Leaf Co")
+    other = ProductFactory(name="Green Bali Capsules", vendor__name="Borneo Botanics")
+    for query in ("maeng", "Kona maeng", "leaf red"):
+        page = client.get("/products/", {"search": query}).content.decode()
+        assert hit.name in page, query
+        assert other.name not in page, query
+    assert hit.name not in client.get("/products/?search=maeng+borneo").content.decode()
+    vendor = hit.vendor
+    vendor.name = "Sunrise Kratom"
+    vendor.save()  # renaming a vendor renames what its products are found by
+    assert hit.name in client.get("/products/?search=sunrise").content.decode()
+    assert hit.name not in client.get("/products/?search=kona").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index is PostgreSQL's")
+def test_search_is_answered_by_the_full_text_index_on_postgresql(db):
+    from registry.filters import ProductFilter
+    from vendors.models import Product
+
+    ProductFactory(name="Red Maeng Da Powder")
+    products = ProductFilter({"search": "maeng"}, queryset=Product.objects.all()).qs
+    with connection.cursor() as cursor:
+        # A handful of rows would be scanned whatever the indexes; forbid it
+        # to see whether the planner can answer from the index at all.
+        cursor.execute("SET enable_seqscan = off")
+        plan = products.explain()
+        cursor.execute("RESET enable_seqscan")
+    assert "product_search_text_fts" in plan
+    assert [p.name for p in products] == ["Red Maeng Da Powder"]

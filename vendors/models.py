@@ -9,7 +9,8 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 
 
@@ -34,6 +35,11 @@ class Vendor(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # The vendor's name is part of every product's search text.
+        self.products.update(search_text=Concat("name", Value(" " + self.name)))
 
     def get_absolute_url(self):
         return reverse("vendor_detail", args=[self.slug])
@@ -98,6 +104,9 @@ class Product(models.Model):
         "GTIN / UPC", max_length=14, blank=True, db_index=True, help_text="Barcode digits."
     )
     created = models.DateTimeField(auto_now_add=True)
+    # What a product is found by: its name and its vendor's, in one column so
+    # PostgreSQL can index the full-text search (a GIN index, migration 0003).
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     objects = ProductQuerySet.as_manager()
 
@@ -122,8 +131,17 @@ class Product(models.Model):
     def __str__(self):
         return f"{self.vendor.name} — {self.name}"
 
+    def save(self, *args, **kwargs):
+        self.search_text = self.searchable_text()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("product_detail", args=[self.vendor.slug, self.slug])
+
+    def searchable_text(self):
+        return f"{self.name} {self.vendor.name}"
 
 
 class BatchQuerySet(models.QuerySet):

@@ -111,20 +111,21 @@ class Command(BaseCommand):
         return uploads.store(coa_pdf.render_coa_pdf(doc), extension=".pdf")
 
     def _chunk(self, rng, run, start, count, per, vendors, labs, files, analytes, today):
-        products = Product.objects.bulk_create(
-            [
-                Product(
-                    vendor=vendors[(start + i) % len(vendors)],
-                    name=f"{rng.choice(STRAINS)} {FORMS[(start + i) % 6].title()} {start + i}",
-                    slug=f"p-{run}-{start + i}",
-                    form=FORMS[(start + i) % 6],
-                    serving_size_g=Decimal(rng.choice(["2", "2.5", "3", "4"])),
-                    max_servings_per_day=rng.choice([2, 3, 4]),
-                    label_mitragynine_mg=Decimal(rng.choice(["30", "40", "45"])),
-                )
-                for i in range(count)
-            ]
-        )
+        products = [
+            Product(
+                vendor=vendors[(start + i) % len(vendors)],
+                name=f"{rng.choice(STRAINS)} {FORMS[(start + i) % 6].title()} {start + i}",
+                slug=f"p-{run}-{start + i}",
+                form=FORMS[(start + i) % 6],
+                serving_size_g=Decimal(rng.choice(["2", "2.5", "3", "4"])),
+                max_servings_per_day=rng.choice([2, 3, 4]),
+                label_mitragynine_mg=Decimal(rng.choice(["30", "40", "45"])),
+            )
+            for i in range(count)
+        ]
+        for product in products:  # bulk_create skips save(), which fills it
+            product.search_text = product.searchable_text()
+        products = Product.objects.bulk_create(products)
         batches = []
         for product in products:
             for b in range(per):
