@@ -10,10 +10,11 @@ read the stored rows only; nothing is evaluated on the read path.
 """
 
 import hashlib
-import json
+from decimal import Decimal
 from itertools import batched
 from pathlib import Path
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -236,23 +237,28 @@ def refresh_products(product_ids, *, as_of=None, standards=None, force=False):
     return changed
 
 
+def _plain(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")  # as ``Judgement.as_dict`` writes it
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
 class _Encoder:
-    """JSON for the stored rows, each panel and judgement encoded once per
-    chunk: standards share judgements and a product row repeats its deciding
-    batch's panels, so most of them are written several times over."""
+    """JSON for the stored rows: the evaluation's dataclasses encoded by
+    orjson field by field (the same keys and values ``as_dict`` gives, which
+    a test holds it to), each tuple once per chunk, since a product row
+    repeats its deciding batch's panels."""
 
     def __init__(self):
-        self._dumps = json.JSONEncoder(separators=(",", ":")).encode
-        self._memo = {}  # id(object) -> JSON; the objects live as long as the chunk
-
-    def _one(self, item):
-        text = self._memo.get(id(item))
-        if text is None:
-            text = self._memo[id(item)] = self._dumps(item.as_dict())
-        return text
+        self._memo = {}  # id(tuple) -> JSON; the tuples live as long as the chunk
 
     def array(self, items):
-        return "[" + ",".join(map(self._one, items)) + "]"
+        if isinstance(items, tuple):
+            text = self._memo.get(id(items))
+            if text is None:
+                text = self._memo[id(items)] = orjson.dumps(items, default=_plain).decode()
+            return text
+        return orjson.dumps(items, default=_plain).decode()
 
     def panels(self, verdict):
         return self.array(verdict.panels) if verdict else "[]"

@@ -252,3 +252,33 @@ def test_input_digest_is_the_same_in_another_process(db):
         ),
     ]
     assert other == here
+
+
+def test_stored_json_is_what_as_dict_says(db):
+    """The hot write path encodes the evaluation's dataclasses with orjson;
+    what it stores must be exactly their ``as_dict`` (decimals as plain
+    strings, dates in ISO form)."""
+    import json
+
+    batch = BatchFactory()
+    certificate(
+        batch,
+        results=[
+            *[r for r in full_results() if r["analyte"] != "lead"],
+            {"analyte": "lead", "value": "1E-1", "unit": "ppm"},
+        ],
+    )
+    standards = verdicts.load_standards()
+    facts = verdicts.product_facts(batch.product)
+    results = verdicts._results_by_batch([batch.pk])[batch.pk]
+    verdict = verdicts.evaluation.evaluate(results, facts, standards[0][1], timezone.localdate())
+    encoder = verdicts._Encoder()
+    assert json.loads(encoder.panels(verdict)) == [p.as_dict() for p in verdict.panels]
+    assert json.loads(encoder.array(verdict.judgements)) == [
+        j.as_dict() for j in verdict.judgements
+    ]
+    lead = next(j for j in json.loads(encoder.array(verdict.judgements)) if j["analyte"] == "lead")
+    assert "E" not in lead["measured"]  # a plain decimal, never 1E-1
+    assert float(lead["measured"]) == 0.1
+    stored = BatchVerdict.objects.get(batch=batch, standard=standards[0][0])
+    assert stored.judgements == [j.as_dict() for j in verdict.judgements]
