@@ -148,16 +148,26 @@ def _digest(*parts):
 
 
 # The engine's own code is an input to every verdict: a deploy that changes
-# the rules (or the unit conversions) makes the next refresh recompute all.
+# the rules, the unit conversions or what this module stores makes the next
+# refresh recompute all.
 ENGINE = _digest(
-    *(Path(module.__file__).read_bytes() for module in (evaluation, evaluation.units)),
+    *(
+        Path(path).read_bytes()
+        for path in (evaluation.__file__, evaluation.units.__file__, __file__)
+    ),
 )
 
 
 def _standard_inputs(standards):
     return {
+        # Whether the standard is the default decides which judgements its
+        # rows keep (all, or only those that explain the verdict).
         standard.pk: _digest(
-            ENGINE, spec.requirements, spec.max_age_days, spec.requires_accreditation
+            ENGINE,
+            spec.requirements,
+            spec.max_age_days,
+            spec.requires_accreditation,
+            standard.is_default,
         )
         for standard, spec in standards
     }

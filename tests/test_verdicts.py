@@ -282,3 +282,21 @@ def test_stored_json_is_what_as_dict_says(db):
     assert float(lead["measured"]) == 0.1
     stored = BatchVerdict.objects.get(batch=batch, standard=standards[0][0])
     assert stored.judgements == [j.as_dict() for j in verdict.judgements]
+
+
+def test_a_new_default_standard_gets_every_judgement_stored(db):
+    """The default standard's rows keep every judgement (the pages show each
+    result against its limit), the others only those that explain the
+    verdict: making another standard the default must rewrite its rows."""
+    from registry.models import Standard
+
+    batch = BatchFactory()
+    certificate(batch, results=full_results())
+    czech = BatchVerdict.objects.get(batch=batch, standard__code="cz-448-2025")
+    assert czech.judgements == []  # everything passed: nothing to explain
+    Standard.objects.filter(is_default=True).update(is_default=False)
+    Standard.objects.filter(code="cz-448-2025").update(is_default=True)
+    verdicts.refresh_all()
+    czech.refresh_from_db()
+    assert {j["outcome"] for j in czech.judgements} == {"pass"}
+    assert len(czech.judgements) >= 4
