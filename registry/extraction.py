@@ -1286,7 +1286,10 @@ def extract(data: bytes, *, content_type: str, resolve: Resolve) -> dict:
             pages = _pdf_pages(data)
         except Exception as error:  # noqa: BLE001 - pdfium raises its own error types
             return _empty("none", [f"the PDF cannot be opened: {error}"])
-        if any(p.words for p in pages):
+        words = sum(len(p.words) for p in pages)
+        # A few words are often a scan's stamp or typed line: OCR reads the
+        # whole page better. Without OCR, a sparse text layer is all there is.
+        if words >= 20 or (words and not ocr_available()):
             doc, warnings = _read(pages, resolve, ocr=False)
             if doc["results"]:
                 return _finish(doc, "text", warnings)

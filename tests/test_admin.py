@@ -57,3 +57,16 @@ def test_admin_needs_staff(client, db):
     client.force_login(UserFactory(username="plain"))
     response = client.get(reverse("admin:registry_certificate_changelist"))
     assert response.status_code == 302
+
+
+def test_a_batch_cannot_be_moved_to_another_product(staff_client):
+    batch = BatchFactory()
+    certificate(batch, results=full_panel_results())
+    other = BatchFactory().product
+    url = reverse("admin:vendors_batch_change", args=[batch.pk])
+    response = staff_client.post(url, {"product": other.pk, "lot_code": "MOVED-1"})
+    assert response.status_code == 302
+    before = (batch.product_id, batch.lot_code)
+    batch.refresh_from_db()
+    assert (batch.product_id, batch.lot_code) == before
+    assert batch.verdicts.get(standard__is_default=True).status == "current"

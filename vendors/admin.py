@@ -26,7 +26,7 @@ class BatchInline(admin.TabularInline):
     readonly_fields = ["on_sale"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["on_sale", "lot_code"] if obj else ["on_sale"]
+        return ["on_sale", "lot_code", "product"] if obj else ["on_sale"]
 
 
 @admin.register(Product)
@@ -54,8 +54,10 @@ class BatchAdmin(admin.ModelAdmin):
     actions = ["put_on_sale", "take_off_sale"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Certificates name lots: a different code is a different batch.
-        return ["on_sale", "lot_code"] if obj else ["on_sale"]
+        # Certificates name a product's lots: a different code, or the same
+        # code under another product, is a different batch. (Moving a batch
+        # would also leave its stored verdicts computed for the wrong product.)
+        return ["on_sale", "lot_code", "product"] if obj else ["on_sale"]
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
