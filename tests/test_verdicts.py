@@ -300,3 +300,68 @@ def test_a_new_default_standard_gets_every_judgement_stored(db):
     czech.refresh_from_db()
     assert {j["outcome"] for j in czech.judgements} == {"pass"}
     assert len(czech.judgements) >= 4
+
+
+def full_snapshot():
+    batches = BatchVerdict.objects.values_list(
+        "batch_id", "standard_id", "status", "current_until", "panels", "judgements"
+    )
+    products = ProductVerdict.objects.values_list(
+        "product_id", "standard_id", "status", "current_until", "batch_id", "panels"
+    )
+    return sorted(map(repr, batches)), sorted(map(repr, products))
+
+
+def _older_certificate(batch):
+    from registry.models import Certificate
+
+    old = timezone.localdate() - dt.timedelta(days=500)
+    Certificate.objects.filter(batches=batch).update(tested_on=old, issued_on=old)
+
+
+def _product_serving(batch):
+    from vendors.models import Product
+
+    Product.objects.filter(pk=batch.product_id).update(serving_size_g="50")
+
+
+def _batch_order(batch):
+    from vendors.models import Batch
+
+    Batch.objects.filter(pk=batch.pk).update(created=timezone.now() - dt.timedelta(days=900))
+
+
+def _requirement_limit(batch):
+    Requirement.objects.filter(analyte__code="lead").update(limit="0.05")
+
+
+def _certificate_withdrawn(batch):
+    from registry.models import Certificate
+
+    Certificate.objects.filter(batches=batch).update(state="withdrawn", reason="wrong lot")
+
+
+@pytest.mark.parametrize(
+    ("change", "alters_a_verdict"),
+    [
+        (_older_certificate, True),
+        (_product_serving, True),
+        (_batch_order, False),  # only breaks ties between equal batches
+        (_requirement_limit, True),
+        (_certificate_withdrawn, True),
+    ],
+)
+def test_routine_refresh_agrees_with_a_forced_one_after_any_change(db, change, alters_a_verdict):
+    """Whatever changes behind the services' back (no signal, no refresh),
+    the next routine refresh stores what a full recomputation would."""
+    batch = BatchFactory()
+    BatchFactory(product=batch.product)
+    certificate(batch, results=full_results())
+    verdicts.refresh_all()
+    before = full_snapshot()
+    change(batch)
+    verdicts.refresh_all()
+    routine = full_snapshot()
+    verdicts.refresh_all(force=True)
+    assert routine == full_snapshot()
+    assert (routine != before) == alters_a_verdict
