@@ -5,6 +5,8 @@ the transaction of every change that alters public pages) and today's date
 (a verdict goes stale as days pass). Reading the version is one indexed
 query; a hit then costs no other. Only anonymous GETs without cookies that
 could carry messages are cached, and none of the cached pages use a CSP nonce.
+Views mark their pages with ``@public_page``; ``PageCacheMiddleware`` keeps
+and serves them.
 """
 
 import functools
@@ -52,41 +54,83 @@ def cacheable(request):
 
 
 def public_page(view):
-    """Serve ``view`` from the cache for anonymous visitors."""
+    """Mark ``view``'s pages as public: ``PageCacheMiddleware`` keeps them for
+    anonymous visitors. A page that sets a cookie is never kept."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        if not cacheable(request):
-            return view(request, *args, **kwargs)
-        raw = (
-            f"{version()}|{timezone.localdate()}|{request.scheme}://{request.get_host()}"
-            f"{request.get_full_path()}"
-        )
-        key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
-        hit = cache.get(key)
-        if hit is not None:
-            content, content_type, headers = hit
-            response = HttpResponse(content, content_type=content_type)
-            for name, value in headers.items():
-                response[name] = value
-            response["X-Cache"] = "hit"
-            return response
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming:
-            kept = {
-                name: response[name]
-                for name in (
-                    "Cache-Control",
-                    "Content-Security-Policy",
-                    "Access-Control-Allow-Origin",
-                )
-                if name in response
-            }
-            cache.set(key, (response.content, response["Content-Type"], kept), TIMEOUT)
-            response["X-Cache"] = "miss"
+        response.public_page = True
         return response
 
+    wrapped.public_page = True
     return wrapped
+
+
+# Where the ``@public_page`` views live (registry/urls.py): only these paths
+# are looked up, so the API, the portal and the probes pay nothing. A test
+# holds the list and the decorated views in step.
+PUBLIC_PREFIXES = ("/products/", "/lots/", "/vendors/", "/labs/", "/badge/")
+
+
+def looked_up(path):
+    return path == "/" or path.startswith(PUBLIC_PREFIXES)
+
+
+def page_key(request):
+    raw = (
+        f"{version()}|{timezone.localdate()}|{request.scheme}://{request.get_host()}"
+        f"{request.get_full_path()}"
+    )
+    return "page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+class PageCacheMiddleware:
+    """Whole public pages from the cache, served before the session,
+    authentication, CSRF, message and CSP middleware and the URL resolver
+    run: a hit costs the published-version query and one cache read.
+
+    Placed right after the security and static-file middleware, it stores a
+    page on the way out with every header the inner middleware added
+    (content security policy, frame options, …), so a hit answers exactly as
+    the miss did. Only anonymous GET and HEAD requests without credentials
+    are looked up; only views marked ``@public_page`` answering 200 without
+    cookies are stored."""
+
+    SKIPPED_HEADERS = {"x-cache", "set-cookie"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            not looked_up(request.path_info)
+            or not cacheable(request)
+            or "HTTP_AUTHORIZATION" in request.META
+        ):
+            return self.get_response(request)
+        key = page_key(request)
+        hit = cache.get(key)
+        if hit is not None:
+            content, headers = hit
+            response = HttpResponse(content, headers=headers)
+            response["X-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if (
+            getattr(response, "public_page", False)
+            and response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+        ):
+            headers = {
+                name: value
+                for name, value in response.items()
+                if name.lower() not in self.SKIPPED_HEADERS
+            }
+            cache.set(key, (response.content, headers), TIMEOUT)
+            response["X-Cache"] = "miss"
+        return response
 
 
 def bump_on_change(sender, **kwargs):

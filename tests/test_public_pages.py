@@ -215,3 +215,53 @@ def test_search_is_answered_by_the_full_text_index_on_postgresql(db):
         cursor.execute("RESET enable_seqscan")
     assert "product_search_text_fts" in plan
     assert [p.name for p in products] == ["Red Maeng Da Powder"]
+
+
+def test_cached_pages_are_exactly_the_public_pages():
+    """The middleware looks up only where ``@public_page`` views live."""
+    from django.urls import URLPattern, get_resolver
+
+    from registry import caching
+
+    public = {
+        p.name
+        for p in get_resolver().url_patterns
+        if isinstance(p, URLPattern) and getattr(p.callback, "public_page", False)
+    }
+    assert public == {
+        "home",
+        "product_list",
+        "product_detail",
+        "lot_list",
+        "vendor_detail",
+        "lab_list",
+        "badge",
+    }
+    samples = {"product_detail": ["v", "p"], "vendor_detail": ["v"], "badge": ["v", "p"]}
+    for name in public:
+        assert caching.looked_up(reverse(name, args=samples.get(name, []))), name
+    for path in ["/livez", "/healthz", "/search/", "/api/v1/products/", "/portal/", "/admin/"]:
+        assert not caching.looked_up(path), path
+    assert not caching.looked_up(reverse("certificate_detail", args=[1]))
+
+
+def test_a_cache_hit_answers_with_the_headers_of_the_miss(client, db):
+    batch = BatchFactory()
+    url = batch.product.get_absolute_url()
+    miss = client.get(url)
+    hit = client.get(url)
+    assert (miss["X-Cache"], hit["X-Cache"]) == ("miss", "hit")
+    assert hit.content == miss.content
+    for header in ["Content-Type", "Content-Security-Policy", "X-Frame-Options"]:
+        assert hit[header] == miss[header], header
+    assert not hit.cookies
+
+
+def test_credentials_and_cookies_bypass_the_cache(client, db):
+    batch = BatchFactory()
+    url = batch.product.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Cache"] == "hit"
+    assert "X-Cache" not in client.get(url, headers={"Authorization": "Token abc"})
+    client.cookies["messages"] = "x"
+    assert "X-Cache" not in client.get(url)
