@@ -4,7 +4,7 @@ import datetime as dt
 
 import django_filters
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -21,6 +21,14 @@ def search_vector():
     from django.contrib.postgres.search import SearchVector
 
     return SearchVector("search_text", config="english")
+
+
+def _through_chosen(queryset, **columns):
+    """Columns of the product's verdict row (the ``chosen`` relation of
+    ``selectors.products_with_verdict``) as aliases: conditions on them
+    reuse its join, where ``filter(chosen__…)`` on the multi-valued relation
+    would join the verdict table a second time."""
+    return queryset.alias(**{name: F(f"chosen__{column}") for name, column in columns.items()})
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -72,13 +80,14 @@ class ProductFilter(django_filters.FilterSet):
         """The stored status and date as plain conditions (indexable),
         equivalent to the ``verdict`` annotation the pages show."""
         today = timezone.localdate()
-        fresh = Q(chosen__current_until__gte=today) | Q(chosen__current_until__isnull=True)
+        queryset = _through_chosen(queryset, status="status", until="current_until")
+        fresh = Q(until__gte=today) | Q(until__isnull=True)
         conditions = {
-            "current": Q(chosen__status="current") & fresh,
-            "stale": Q(chosen__status="current", chosen__current_until__lt=today),
-            "untested": Q(chosen__status="untested") | Q(chosen__status__isnull=True),
+            "current": Q(status="current") & fresh,
+            "stale": Q(status="current", until__lt=today),
+            "untested": Q(status="untested") | Q(status__isnull=True),
         }
-        return queryset.filter(conditions.get(value, Q(chosen__status=value)))
+        return queryset.filter(conditions.get(value, Q(status=value)))
 
     def filter_vendor(self, queryset, name, value):
         value = value.strip()
@@ -136,4 +145,5 @@ class ProductFilter(django_filters.FilterSet):
     def filter_panel(self, queryset, name, value):
         # The chosen panel's current-until date is kept per product verdict
         # row (see verdicts.PANEL_COLUMNS) so this stays one indexed join.
-        return queryset.filter(**{f"chosen__{value}_until__gte": timezone.localdate()})
+        queryset = _through_chosen(queryset, panel_until=f"{value}_until")
+        return queryset.filter(panel_until__gte=timezone.localdate())

@@ -446,7 +446,15 @@ class ProductVerdict(VerdictBase):
         constraints = [
             models.UniqueConstraint(fields=["product", "standard"], name="unique_product_verdict")
         ]
-        indexes = [models.Index(fields=["standard", "status", "current_until"])]
+        # Covering for the list's verdict filter and its count: the status
+        # conditions and the product id come from the index alone, never
+        # from the row with its panels.
+        indexes = [
+            models.Index(
+                fields=["standard", "status", "current_until", "product"],
+                name="productverdict_status_cover",
+            )
+        ]
 
     def __str__(self):
         return f"product {self.product_id} under standard {self.standard_id}: {self.status}"
