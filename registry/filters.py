@@ -104,8 +104,10 @@ class ProductFilter(django_filters.FilterSet):
         value = value.strip()[:200]
         if not value:
             return queryset
-        lot = Batch.objects.filter(product=OuterRef("pk"), lot_key=normalize_lot(value))
-        exact = Q(gtin=value) | Exists(lot)
+        # Products with a lot of that code: one look-up in the lot-key index,
+        # not a probe per product.
+        lot = Batch.objects.filter(lot_key=normalize_lot(value)).values("product_id")
+        exact = Q(gtin=value) | Q(pk__in=lot)
         if connection.vendor == "postgresql":
             from django.contrib.postgres.search import SearchQuery, SearchRank
 
