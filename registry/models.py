@@ -300,6 +300,15 @@ class Certificate(models.Model):
     def get_absolute_url(self):
         return reverse("certificate_detail", args=[self.pk])
 
+    @property
+    def counts(self):
+        """Whether the verdicts count this certificate: approved, from a lab
+        whose accreditation covered the test date (every shipped standard
+        asks for it)."""
+        return self.state == self.State.APPROVED and accredited_on(
+            self.lab.accredited_from, self.lab.accredited_until, self.tested_on
+        )
+
 
 class CertificateBatch(models.Model):
     certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE)

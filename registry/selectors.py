@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from vendors.models import Batch, Product, Vendor
 
-from .evaluation import CURRENT, STALE, UNTESTED, panel_state
+from .evaluation import CURRENT, STALE, UNTESTED, accredited_on, panel_state
 from .models import BatchVerdict, Certificate, CertificateBatch, ProductVerdict, Result, Standard
 
 
@@ -146,16 +146,22 @@ def certificate_history(product, limit=20, ids=None):
 
 
 def alkaloid_trend(product, limit=24, ids=None):
-    """Mitragynine and 7-OH (% w/w) per batch from the newest approved
-    certificate reporting them, oldest batch first. Driven from the product's
-    own certificates (``ids``), so a large registry costs no more."""
+    """Mitragynine and 7-OH (% w/w) per batch from the newest counted
+    certificate reporting them, oldest batch first: approved, from a lab
+    accredited on the test date (as every shipped standard counts them; the
+    dose calculator reads these figures). Driven from the product's own
+    certificates (``ids``), so a large registry costs no more."""
     ids = product_certificate_ids(product) if ids is None else ids
-    approved = dict(
-        Certificate.objects.approved()
+    approved = {
+        pk: tested_on
+        for pk, tested_on, accredited_from, accredited_until in Certificate.objects.approved()
         .filter(pk__in=ids)
         .order_by("-tested_on", "-id")
-        .values_list("id", "tested_on")[: limit * 4]
-    )
+        .values_list("id", "tested_on", "lab__accredited_from", "lab__accredited_until")[
+            : limit * 4
+        ]
+        if accredited_on(accredited_from, accredited_until, tested_on)
+    }
     links = CertificateBatch.objects.filter(certificate_id__in=approved).values_list(
         "certificate_id", "batch_id", "batch__lot_code", "batch__on_sale"
     )

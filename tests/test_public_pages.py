@@ -265,3 +265,24 @@ def test_credentials_and_cookies_bypass_the_cache(client, db):
     assert "X-Cache" not in client.get(url, headers={"Authorization": "Token abc"})
     client.cookies["messages"] = "x"
     assert "X-Cache" not in client.get(url)
+
+
+def test_a_certificate_from_a_lapsed_lab_is_shown_as_not_counted(client, db):
+    """An approved certificate whose lab was not accredited on the test date
+    counts for no verdict: the product page says so, and the dose calculator
+    takes no figure from it."""
+    from .factories import LabFactory
+
+    lapsed = LabFactory(name="Lapsed Lab", accredited_until=dt.date(2021, 1, 1))
+    batch = BatchFactory()
+    certificate(batch, results=full_panel_results(), lab=lapsed)
+    page = client.get(batch.product.get_absolute_url(), {"grams": "3"}).content.decode()
+    assert "Untested" in page
+    assert "not counted" in page
+    assert "contains about" not in page
+    assert "No counted alkaloid results yet." in page
+
+
+def test_a_filter_value_that_cannot_be_read_says_so(client, db):
+    page = client.get("/products/", {"tested_after": "yesterday"}).content.decode()
+    assert "Enter a valid date." in page
