@@ -50,6 +50,8 @@ def test_lot_search_lands_on_the_batch(live_server, page, shop):
 
 def test_filter_the_list(live_server, page, shop):
     page.goto(live_server.url + reverse("product_list"))
+    assert not page.get_by_label("Verdict").is_visible()  # folded: products first
+    page.get_by_text("Filter and sort").click()
     page.get_by_label("Verdict").select_option("fails_limits")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**verdict=fails_limits*")
