@@ -37,14 +37,17 @@ class ProductFilter(django_filters.FilterSet):
     )
     # A text box, not a list: the registry plans for thousands of vendors.
     vendor = django_filters.CharFilter(method="filter_vendor", label="Vendor")
-    form = django_filters.ChoiceFilter(choices=Product.Form.choices, label="Form")
+    form = django_filters.ChoiceFilter(
+        choices=Product.Form.choices, label="Form", empty_label="Any"
+    )
     verdict = django_filters.ChoiceFilter(
-        choices=VerdictStatus.choices, method="filter_verdict", label="Verdict"
+        choices=VerdictStatus.choices, method="filter_verdict", label="Verdict", empty_label="Any"
     )
     panel = django_filters.ChoiceFilter(
         choices=Panel.choices,
         method="filter_panel",
         label="Panel tested and current",
+        empty_label="Any",
         help_text="Products whose deciding batch has this panel present and current.",
     )
     lab = django_filters.ModelChoiceFilter(
@@ -52,6 +55,7 @@ class ProductFilter(django_filters.FilterSet):
         to_field_name="slug",
         method="filter_lab",
         label="Tested by lab",
+        empty_label="Any",
     )
     tested_within = django_filters.NumberFilter(
         method="filter_tested_within",
@@ -67,9 +71,10 @@ class ProductFilter(django_filters.FilterSet):
             ("name", "name"),
             ("vendor__name", "vendor"),
             ("created", "created"),
-            ("verdict", "verdict"),
+            ("verdict_rank", "verdict"),  # best first: current … fails limits
         ),
         label="Sort by",
+        empty_label="Vendor and name",
     )
 
     class Meta:

@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from vendors.models import Batch, Product, Vendor
 
-from .evaluation import CURRENT, STALE, UNTESTED, accredited_on, panel_state
+from .evaluation import (
+    CURRENT,
+    FAILS_LIMITS,
+    INCOMPLETE,
+    STALE,
+    UNTESTED,
+    accredited_on,
+    panel_state,
+)
 from .models import BatchVerdict, Certificate, CertificateBatch, ProductVerdict, Result, Standard
 
 
@@ -44,7 +52,17 @@ def products_with_verdict(standard=None, as_of=None):
         Product.objects.select_related("vendor")
         .annotate(chosen=FilteredRelation("verdicts", condition=condition))
         .annotate(verdict=_effective("chosen", as_of), verdict_until=F("chosen__current_until"))
+        .alias(
+            verdict_rank=Case(
+                *(When(verdict=status, then=Value(i)) for i, status in enumerate(VERDICT_ORDER)),
+                default=Value(len(VERDICT_ORDER)),
+            )
+        )
     )
+
+
+# "Sort by verdict", best first.
+VERDICT_ORDER = [CURRENT, STALE, INCOMPLETE, UNTESTED, FAILS_LIMITS]
 
 
 def batches_with_verdict(product, standard, as_of=None):

@@ -107,7 +107,10 @@ def product_detail(request, vendor, product):
         {
             "product": product,
             "verdict": default,
-            "panels": selectors.panels_on(default.panels if default else [], as_of),
+            "panels": [
+                {**p, "missing_names": [analytes.get(a, a) for a in p["missing_analytes"]]}
+                for p in selectors.panels_on(default.panels if default else [], as_of)
+            ],
             "judgements": [
                 {**j, "name": analytes.get(j["analyte"], j["analyte"])} for j in judgements
             ],

@@ -286,3 +286,19 @@ def test_a_certificate_from_a_lapsed_lab_is_shown_as_not_counted(client, db):
 def test_a_filter_value_that_cannot_be_read_says_so(client, db):
     page = client.get("/products/", {"tested_after": "yesterday"}).content.decode()
     assert "Enter a valid date." in page
+
+
+def test_sorting_by_verdict_puts_the_best_first_and_the_failures_last(client, every_verdict):
+    from registry.filters import ProductFilter
+    from registry.selectors import VERDICT_ORDER, products_with_verdict
+
+    def order(param):
+        products = ProductFilter({"ordering": param}, queryset=products_with_verdict()).qs
+        return [p.verdict for p in products]
+
+    best_first = order("verdict")
+    assert best_first == sorted(best_first, key=VERDICT_ORDER.index)
+    assert best_first[0] == "current" and best_first[-1] == "fails_limits"
+    assert order("-verdict") == best_first[::-1]
+    page = client.get("/products/").content.decode()
+    assert "---------" not in page and ">Any</option>" in page
