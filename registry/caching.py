@@ -11,6 +11,7 @@ and serves them.
 
 import functools
 import hashlib
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -77,10 +78,27 @@ def looked_up(path):
     return path == "/" or path.startswith(PUBLIC_PREFIXES)
 
 
+@functools.cache
+def release():
+    """What this deploy renders pages with: ``RELEASE`` from the environment,
+    or a digest of the project's templates and code. Part of every page key,
+    so a deploy that changes how pages look never serves the old ones."""
+    if settings.RELEASE:
+        return settings.RELEASE
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    for folder in ("templates", "registry", "vendors"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in {".html", ".py", ".svg"} and path.is_file():
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def page_key(request):
     raw = (
-        f"{version()}|{timezone.localdate()}|{request.scheme}://{request.get_host()}"
-        f"{request.get_full_path()}"
+        f"{release()}|{version()}|{timezone.localdate()}"
+        f"|{request.scheme}://{request.get_host()}{request.get_full_path()}"
     )
     return "page:" + hashlib.sha256(raw.encode()).hexdigest()
 

@@ -251,6 +251,10 @@ elif CACHE_URL == "dummy":
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Part of every cached page's key: a deploy's name (a git commit, say). Left
+# empty, a digest of the templates and code stands in for it.
+RELEASE = os.environ.get("RELEASE", "")
+
 # Registry rules that are configuration, not law.
 CERTIFICATE_MAX_UPLOAD_BYTES = int(os.environ.get("CERTIFICATE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 FILE_UPLOAD_HANDLERS = [

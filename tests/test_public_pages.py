@@ -302,3 +302,18 @@ def test_sorting_by_verdict_puts_the_best_first_and_the_failures_last(client, ev
     assert order("-verdict") == best_first[::-1]
     page = client.get("/products/").content.decode()
     assert "---------" not in page and ">Any</option>" in page
+
+
+def test_a_new_release_never_serves_the_old_pages(client, db, settings):
+    from registry import caching
+
+    batch = BatchFactory()
+    url = batch.product.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Cache"] == "hit"
+    settings.RELEASE = "next-release"
+    caching.release.cache_clear()
+    try:
+        assert client.get(url)["X-Cache"] == "miss"
+    finally:
+        caching.release.cache_clear()
