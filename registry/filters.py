@@ -9,7 +9,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from vendors.models import Batch, Product, normalize_lot
+from vendors.models import Batch, Product, barcodes, fold_accents, normalize_lot
 
 from .models import Certificate, Lab, Panel, VerdictStatus
 
@@ -112,7 +112,7 @@ class ProductFilter(django_filters.FilterSet):
         # Products with a lot of that code: one look-up in the lot-key index,
         # not a probe per product.
         lot = Batch.objects.filter(lot_key=normalize_lot(value)).values("product_id")
-        exact = Q(gtin=value) | Q(pk__in=lot)
+        exact = Q(gtin__in=barcodes(value)) | Q(pk__in=lot)
         if connection.vendor == "postgresql":
             from django.contrib.postgres.search import SearchQuery, SearchRank
 
@@ -128,7 +128,7 @@ class ProductFilter(django_filters.FilterSet):
                 .order_by("-rank", "vendor__name", "name", "pk")
             )
         words = Q()  # SQLite: every word somewhere in the product's or vendor's name
-        for word in value.split()[:10]:
+        for word in fold_accents(value).split()[:10]:
             words &= Q(search_text__icontains=word)
         return queryset.filter(words | exact)
 

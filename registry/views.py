@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
-from vendors.models import Batch, Product
+from vendors.models import Batch, Product, barcodes
 
 from . import caching, review, selectors, uploads
 from .api import database_answers
@@ -65,7 +65,7 @@ def search(request):
         return redirect("product_list")
     if Batch.objects.with_lot(query).exists():
         return redirect(f"{reverse('lot_list')}?{urlencode({'code': query})}")
-    by_barcode = list(Product.objects.filter(gtin=query).select_related("vendor")[:2])
+    by_barcode = list(Product.objects.filter(gtin__in=barcodes(query)).select_related("vendor")[:2])
     if len(by_barcode) == 1:
         return redirect(by_barcode[0].get_absolute_url())
     return redirect(f"{reverse('product_list')}?{urlencode({'search': query})}")

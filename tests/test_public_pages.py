@@ -147,6 +147,8 @@ def test_search_lands_on_lot_barcode_or_list(client, db):
     batch = BatchFactory(lot_code="GMD-0926", product__gtin="0860001000017")
     assert client.get("/search/?q=gmd 0926")["Location"] == "/lots/?code=gmd+0926"
     assert client.get("/search/?q=0860001000017")["Location"] == batch.product.get_absolute_url()
+    for typed in ["0 860001 000017", "0-860001-000017", "00860001000017"]:  # as printed, GTIN-14
+        assert client.get("/search/", {"q": typed})["Location"] == batch.product.get_absolute_url()
     assert client.get("/search/?q=maeng")["Location"] == "/products/?search=maeng"
 
 
@@ -193,6 +195,11 @@ def test_search_finds_products_by_their_and_their_vendors_words(client, db):
         assert hit.name in page, query
         assert other.name not in page, query
     assert hit.name not in client.get("/products/?search=maeng+borneo").content.decode()
+    czech = ProductFactory(name="Žlutý kratom", vendor__name="Pražská bylinná")
+    for query in ("prazska bylinna", "PRAŽSKÁ", "zluty"):
+        page = client.get("/products/", {"search": query}).content.decode()
+        assert czech.name in page, query
+        assert hit.name not in page, query
     vendor = hit.vendor
     vendor.name = "Sunrise Kratom"
     vendor.save()  # renaming a vendor renames what its products are found by

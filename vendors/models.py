@@ -6,12 +6,30 @@ on it. Changes to batches that can alter a verdict go through
 """
 
 import re
+import unicodedata
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Concat
+from django.db.models import Q
 from django.urls import reverse
+
+
+def barcodes(text):
+    """The GTIN spellings a typed barcode may be stored as: spaces and dashes
+    (as printed under the bars) dropped, and the same number with the
+    leading zeros of GTIN-8, -12 (UPC), -13 (EAN) or -14. Empty when the text
+    is not a barcode."""
+    digits = re.sub(r"[\s-]+", "", text)
+    if not digits.isdigit() or not 8 <= len(digits) <= 14:
+        return set()
+    core = digits.lstrip("0")
+    return {core.zfill(n) for n in (8, 12, 13, 14) if len(core) <= n}
+
+
+def fold_accents(text):
+    """Text without its accents ("Pražská" → "Prazska"), for searching."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def normalize_lot(code):
@@ -39,7 +57,11 @@ class Vendor(models.Model):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         # The vendor's name is part of every product's search text.
-        self.products.update(search_text=Concat("name", Value(" " + self.name)))
+        products = list(self.products.only("pk", "name", "search_text"))
+        for product in products:
+            product.vendor = self
+            product.search_text = product.searchable_text()
+        Product.objects.bulk_update(products, ["search_text"], batch_size=500)
 
     def get_absolute_url(self):
         return reverse("vendor_detail", args=[self.slug])
@@ -141,7 +163,11 @@ class Product(models.Model):
         return reverse("product_detail", args=[self.vendor.slug, self.slug])
 
     def searchable_text(self):
-        return f"{self.name} {self.vendor.name}"
+        """The product's and its vendor's names, and the same without
+        accents when they have any, so "prazska" finds "Pražská"."""
+        text = f"{self.name} {self.vendor.name}"
+        folded = fold_accents(text)
+        return text if folded == text else f"{text} {folded}"
 
 
 class BatchQuerySet(models.QuerySet):
