@@ -44,13 +44,14 @@ def version():
 
 
 def cacheable(request):
-    # Pages know users only through the session cookie: without one the
-    # visitor is anonymous, and ``request.user`` (a session look-up) is
-    # never touched on a cache hit.
+    # Pages know users only through the session cookie: without one (and
+    # without credentials in the request) the visitor is anonymous, and
+    # ``request.user`` (a session look-up) is never touched on a cache hit.
     return (
         request.method in ("GET", "HEAD")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "messages" not in request.COOKIES
+        and "HTTP_AUTHORIZATION" not in request.META
     )
 
 
@@ -121,11 +122,7 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if (
-            not looked_up(request.path_info)
-            or not cacheable(request)
-            or "HTTP_AUTHORIZATION" in request.META
-        ):
+        if not (looked_up(request.path_info) and cacheable(request)):
             return self.get_response(request)
         key = page_key(request)
         hit = cache.get(key)

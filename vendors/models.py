@@ -32,6 +32,14 @@ def fold_accents(text):
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def search_text_of(product_name, vendor_name):
+    """What a product is found by: its and its vendor's names, and the same
+    without accents when they have any, so "prazska" finds "Pražská"."""
+    text = f"{product_name} {vendor_name}"
+    folded = fold_accents(text)
+    return text if folded == text else f"{text} {folded}"
+
+
 def normalize_lot(code):
     """The key lot codes are matched on: letters and digits only, upper case.
     Someone reading a package types "gmd 0926" for "GMD-0926"; case, spaces
@@ -163,11 +171,7 @@ class Product(models.Model):
         return reverse("product_detail", args=[self.vendor.slug, self.slug])
 
     def searchable_text(self):
-        """The product's and its vendor's names, and the same without
-        accents when they have any, so "prazska" finds "Pražská"."""
-        text = f"{self.name} {self.vendor.name}"
-        folded = fold_accents(text)
-        return text if folded == text else f"{text} {folded}"
+        return search_text_of(self.name, self.vendor.name)
 
 
 class BatchQuerySet(models.QuerySet):

@@ -1,19 +1,17 @@
 """Search text also holds the names without their accents ("Pražská" is
 found by "prazska"): rebuilt for the existing products, as
-``Product.searchable_text`` now writes it."""
+``vendors.models.search_text_of`` writes it."""
 
 from django.db import migrations
 
-from vendors.models import fold_accents
+from vendors.models import search_text_of
 
 
 def rebuild(apps, schema_editor):
     Product = apps.get_model("vendors", "Product")
     batch = []
     for product in Product.objects.select_related("vendor").only("pk", "name", "vendor__name"):
-        text = f"{product.name} {product.vendor.name}"
-        folded = fold_accents(text)
-        product.search_text = text if folded == text else f"{text} {folded}"
+        product.search_text = search_text_of(product.name, product.vendor.name)
         batch.append(product)
         if len(batch) == 1000:
             Product.objects.bulk_update(batch, ["search_text"])
