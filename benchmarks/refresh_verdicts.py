@@ -1,7 +1,8 @@
 """Benchmark: how many batches per second ``refresh_verdicts`` judges and
 stores, on a generated data set (every batch × every shipped standard).
 
-    .venv/bin/python benchmarks/refresh_verdicts.py [--products 8000] [--database-url URL]
+    .venv/bin/python benchmarks/refresh_verdicts.py [--products 8000] [--workers N]
+        [--database-url URL]
 
 Builds a fresh database (SQLite file in a temporary folder by default), fills
 it with ``generate_dataset`` (without verdicts), then times
@@ -11,6 +12,12 @@ it with ``generate_dataset`` (without verdicts), then times
 * forced: ``refresh_verdicts --force``, every verdict recomputed and rewritten;
 * routine: ``refresh_verdicts`` with one product in a hundred changed since
   (a batch taken off sale), the rest found unchanged by their input digest.
+
+``--workers`` is the number of processes judging chunks (``refresh_verdicts
+--workers``; this one writes). It also prints a yardstick, the time a fixed
+pure-Python loop takes here, since the same machine runs it at different
+speeds from one minute to the next (shared virtual CPUs): compare figures
+taken beside similar yardsticks.
 
 Not a test: figures vary with the machine.
 """
@@ -26,11 +33,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def yardstick():
+    """Seconds for a fixed pure-Python loop: how fast this machine is now."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return time.perf_counter() - started
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--products", type=int, default=8000)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="bench-refresh-")
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.sqlite3"
@@ -60,13 +77,14 @@ def main():
 
     def timed(label, **kwargs):
         started = time.perf_counter()
-        _, changed = verdicts.refresh_all(**kwargs)
+        _, changed = verdicts.refresh_all(workers=args.workers, **kwargs)
         elapsed = time.perf_counter() - started
         print(
             f"{label}: {batches} batches × {standards} standards in {elapsed:.2f} s"
             f" = {batches / elapsed:,.0f} batches/s ({changed} products rewritten)"
         )
 
+    print(f"workers: {args.workers}; yardstick: {yardstick():.2f} s")
     timed("first   ")
     for _ in range(args.repeat):
         timed("forced  ", force=True)
@@ -80,6 +98,7 @@ def main():
         )
         timed("routine ")
     print(f"stored batch verdicts: {BatchVerdict.objects.count()}")
+    print(f"yardstick: {yardstick():.2f} s")
     print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}")
 
 

@@ -73,7 +73,7 @@ class CertificateFacts:
     lab_accredited_until: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResultFacts:
     """One result, its numbers already in the analyte's canonical ``unit``."""
 
@@ -109,43 +109,34 @@ class RequirementSpec:
         return not self.forms or form in self.forms
 
 
-_RULES = {}  # interned rule sets, so equal standards share one identity
-
-
 @dataclass(frozen=True, slots=True)
 class StandardSpec:
     code: str
     requirements: tuple[RequirementSpec, ...]
     max_age_days: int = 365
     requires_accreditation: bool = True
-    _layouts: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def rules_id(self):
-        """One number for all standards whose rules are identical, worked out
-        once per standard (equal rules, equal verdicts)."""
-        if "rules" not in self._layouts:
-            rules = (self.requirements, self.max_age_days, self.requires_accreditation)
-            self._layouts["rules"] = id(_RULES.setdefault(rules, rules))
-        return self._layouts["rules"]
+    def rules(self):
+        """What decides a verdict under this standard (equal rules, equal
+        verdicts: Utah's limits and the baseline's may coincide)."""
+        return (self.requirements, self.max_age_days, self.requires_accreditation)
 
     def layout(self, form):
-        """The requirements that apply to ``form`` and the panels they make,
-        worked out once per standard and form."""
-        if form not in self._layouts:
-            requirements = tuple(q for q in self.requirements if q.applies_to(form))
-            panels = []
-            for name in dict.fromkeys(q.panel for q in requirements):
-                reqs = [q for q in requirements if q.panel == name]
-                needed = tuple(
-                    sorted({q.analyte for q in reqs if q.required and q.basis != "alkaloid_total"})
-                )
-                considered = needed or tuple(sorted({q.analyte for q in reqs}))
-                panels.append((name, any(q.required for q in reqs), needed, considered))
-            self._layouts[form] = (requirements, tuple(panels))
-        return self._layouts[form]
+        """The requirements that apply to ``form`` and the panels they make:
+        ``(name, required, needed analytes, considered analytes)``."""
+        requirements = tuple(q for q in self.requirements if q.applies_to(form))
+        panels = []
+        for name in dict.fromkeys(q.panel for q in requirements):
+            reqs = [q for q in requirements if q.panel == name]
+            needed = tuple(
+                sorted({q.analyte for q in reqs if q.required and q.basis != "alkaloid_total"})
+            )
+            considered = needed or tuple(sorted({q.analyte for q in reqs}))
+            panels.append((name, any(q.required for q in reqs), needed, considered))
+        return requirements, tuple(panels)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Judgement:
     analyte: str
     panel: str
@@ -177,7 +168,7 @@ class Judgement:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PanelVerdict:
     panel: str
     required: bool
@@ -204,7 +195,7 @@ class PanelVerdict:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """``status`` is the verdict before the date is applied (never ``stale``);
     ``overall`` is the verdict on ``as_of``."""
@@ -247,10 +238,12 @@ def accredited_on(accredited_from, accredited_until, day):
     return (accredited_from is None or accredited_from <= day) and day <= accredited_until
 
 
-def counts(certificate, standard):
+def counts(certificate, requires_accreditation=True):
+    """Whether a certificate's results count: approved and, when the standard
+    requires it, from a lab accredited on the test date."""
     if certificate.state != APPROVED:
         return False
-    if not standard.requires_accreditation:
+    if not requires_accreditation:
         return True
     return accredited_on(
         certificate.lab_accredited_from, certificate.lab_accredited_until, certificate.tested_on
@@ -265,61 +258,109 @@ def evaluate(results, product, standard, as_of):
     """Judge one batch against one standard: ``results`` are every result of
     every certificate that names the batch (any state; this decides what
     counts)."""
-    return evaluate_many(results, product, (standard,), as_of)[0]
-
-
-class _Counted:
-    """What one batch's results say once uncounted certificates are set
-    aside; shared by every standard with the same accreditation rule."""
-
-    def __init__(self, results, standard):
-        self.results = [r for r in results if counts(r.certificate, standard)]
-        newest = {}
-        for result in self.results:
-            held = newest.get(result.analyte)
-            if held is None or _newness(result.certificate) > _newness(held.certificate):
-                newest[result.analyte] = result
-        self.newest = newest
-        self.judged = {}
+    return Plan((standard,)).evaluate(results, product, as_of)[0]
 
 
 def evaluate_many(results, product, standards, as_of):
-    """Judge one batch against several standards, sharing the work they have
-    in common (the counted results, and identical requirements)."""
-    views = {}
-    verdicts = []
-    same = {}  # standards with identical rules (Utah and the baseline) share a verdict
-    for standard in standards:
-        key = standard.rules_id()
-        if key in same:
-            verdicts.append(same[key])
-            continue
-        rule = standard.requires_accreditation
-        view = views.get(rule) or views.setdefault(rule, _Counted(results, standard))
-        requirements, layout = standard.layout(product.form)
-        judgements = []
-        judged = view.judged
-        for requirement in requirements:
-            # Keyed by identity: equal requirements of different standards
-            # are one object when the caller interns them (verdicts does).
-            judgement = judged.get(id(requirement))
-            if judgement is None:
-                judgement = judged[id(requirement)] = _judge(
-                    requirement, view.newest, view.results, product
-                )
-            judgements.append(judgement)
-        verdict = _verdict(view, product, standard, layout, tuple(judgements), as_of)
-        same[key] = verdict
-        verdicts.append(verdict)
-    return verdicts
+    """Judge one batch against several standards (a ``Plan`` made once
+    serves many batches)."""
+    return Plan(standards).evaluate(results, product, as_of)
 
 
-def _verdict(view, product, standard, layout, judgements, as_of):
-    panels = tuple(_panels(layout, judgements, view.newest, standard.max_age_days))
-    accuracy = label_accuracy(view.newest.get(MITRAGYNINE), product)
+class Plan:
+    """How to judge batches against several standards at once, sharing what
+    they have in common, worked out once per product form:
+
+    * standards with equal rules get one verdict (the same object);
+    * standards with the same accreditation rule count the same results;
+    * an equal requirement in several standards is judged once;
+    * an equal panel (same analytes, requirements and maximum age) is
+      assessed once.
+
+    ``evaluate`` gives the same verdicts as ``evaluate`` run per standard
+    (a property test holds it to that); it is only quicker, which matters to
+    a full refresh that judges every batch against every standard."""
+
+    def __init__(self, standards):
+        self.standards = tuple(standards)
+        self._forms = {}
+        self._untested = {}
+
+    def _build(self, form):
+        views = {}  # accreditation rule -> [unique requirements, panel specs, entries]
+        entries = {}  # rules -> (view, entry index)
+        order = []
+        for standard in self.standards:
+            rules = standard.rules()
+            if rules not in entries:
+                view = views.setdefault(standard.requires_accreditation, [{}, {}, []])
+                unique, panels, made = view
+                requirements, layout = standard.layout(form)
+                positions = tuple(unique.setdefault(q, len(unique)) for q in requirements)
+                age = timedelta(days=standard.max_age_days)
+                panel_positions = []
+                for name, required, needed, considered in layout:
+                    mine = tuple(
+                        p for p, q in zip(positions, requirements, strict=True) if q.panel == name
+                    )
+                    spec = (name, required, needed, considered, mine, age)
+                    panel_positions.append(panels.setdefault(spec, len(panels)))
+                made.append((positions, tuple(panel_positions)))
+                entries[rules] = (standard.requires_accreditation, len(made) - 1)
+            order.append(entries[rules])
+        plan = (
+            [(rule, tuple(u), tuple(p), tuple(m)) for rule, (u, p, m) in views.items()],
+            order,
+        )
+        self._forms[form] = plan
+        return plan
+
+    def evaluate(self, results, product, as_of):
+        views, order = self._forms.get(product.form) or self._build(product.form)
+        made = {}
+        for rule, unique, panel_specs, entries in views:
+            counted = [r for r in results if counts(r.certificate, rule)]
+            if not counted:
+                # Nothing counts: every judgement is "missing", and the
+                # verdicts depend on the form alone (which requirements
+                # apply), so batches of a form share them.
+                key = (rule, product.form, as_of)
+                if key not in self._untested:
+                    verdicts = _verdicts(unique, panel_specs, entries, (), product, as_of)
+                    self._untested[key] = verdicts
+                made[rule] = self._untested[key]
+            else:
+                made[rule] = _verdicts(unique, panel_specs, entries, counted, product, as_of)
+        return [made[rule][index] for rule, index in order]
+
+
+def _verdicts(unique, panel_specs, entries, counted, product, as_of):
+    """One verdict per entry (distinct rules) for one batch's counted results."""
+    newest = {}
+    for result in counted:
+        held = newest.get(result.analyte)
+        if held is None or _newness(result.certificate) > _newness(held.certificate):
+            newest[result.analyte] = result
+    judged = [_judge(q, newest, counted, product) for q in unique]
+    panels = [_panel(spec, judged, newest) for spec in panel_specs]
+    accuracy = label_accuracy(newest.get(MITRAGYNINE), product)
     flagged = accuracy is not None and abs(accuracy - 100) > LABEL_TOLERANCE
+    return [
+        _verdict(
+            bool(counted),
+            tuple([judged[i] for i in positions]),
+            tuple([panels[i] for i in panel_positions]),
+            accuracy,
+            flagged,
+            as_of,
+        )
+        for positions, panel_positions in entries
+    ]
+
+
+def _verdict(tested, judgements, panels, accuracy, flagged, as_of):
     outcomes = {j.outcome for j in judgements}
-    if not view.results:
+    if not tested:
         status, until = UNTESTED, None
     elif FAIL in outcomes:
         status, until = FAILS_LIMITS, None
@@ -339,33 +380,29 @@ def _verdict(view, product, standard, layout, judgements, as_of):
     )
 
 
-def _panels(layout, judgements, newest, max_age_days):
-    age = timedelta(days=max_age_days)
-    outcomes_by_panel = {}
-    for j in judgements:
-        outcomes_by_panel.setdefault(j.panel, set()).add(j.outcome)
-    for name, required, needed, considered in layout:
-        found = [newest[a] for a in considered if a in newest]
-        missing = tuple(a for a in needed if a not in newest)
-        present = bool(found) and not missing
-        outcomes = outcomes_by_panel.get(name, ())
-        if FAIL in outcomes:
-            within = False
-        elif not present or INDETERMINATE in outcomes:
-            within = None
-        else:
-            within = True
-        tested_on = min(r.certificate.tested_on for r in found) if present else None
-        yield PanelVerdict(
-            panel=name,
-            required=required,
-            present=present,
-            within_limits=within,
-            tested_on=tested_on,
-            current_until=tested_on + age if present else None,
-            missing_analytes=missing,
-            certificates=tuple(sorted({r.certificate.id for r in found})),
-        )
+def _panel(spec, judged, newest):
+    name, required, needed, considered, positions, age = spec
+    found = [newest[a] for a in considered if a in newest]
+    missing = tuple(a for a in needed if a not in newest)
+    present = bool(found) and not missing
+    outcomes = {judged[i].outcome for i in positions}
+    if FAIL in outcomes:
+        within = False
+    elif not present or INDETERMINATE in outcomes:
+        within = None
+    else:
+        within = True
+    tested_on = min(r.certificate.tested_on for r in found) if present else None
+    return PanelVerdict(
+        panel=name,
+        required=required,
+        present=present,
+        within_limits=within,
+        tested_on=tested_on,
+        current_until=tested_on + age if present else None,
+        missing_analytes=missing,
+        certificates=tuple(sorted({r.certificate.id for r in found})),
+    )
 
 
 def _judge(requirement, newest, counted, product):
@@ -400,19 +437,19 @@ def _judgement(requirement, outcome, *, result=None, measured=None, note="", cer
     unit = requirement.unit
     if outcome == REPORTED:  # no limit: show the result as measured
         measured, unit = result.value, result.unit
-    return Judgement(
-        analyte=requirement.analyte,
-        panel=requirement.panel,
-        basis=requirement.basis,
-        required=requirement.required,
-        outcome=outcome,
-        limit=requirement.limit,
-        comparison=requirement.comparison,
-        unit=unit,
-        measured=measured,
-        certificate=certificate,
-        note=note,
-        qualifier=result.qualifier if result is not None else "",
+    return Judgement(  # positional: in the order of Judgement's fields
+        requirement.analyte,
+        requirement.panel,
+        requirement.basis,
+        requirement.required,
+        outcome,
+        requirement.limit,
+        requirement.comparison,
+        unit,
+        measured,
+        certificate,
+        note,
+        result.qualifier if result is not None else "",
     )
 
 

@@ -390,15 +390,27 @@ class VerdictQuerySet(models.QuerySet):
         )
 
 
+class WrittenJSONField(models.JSONField):
+    """JSON that only the verdict refresh writes, encoded by orjson and so
+    valid by construction: no per-row ``JSON_VALID`` check on SQLite, which
+    cost a sixth of a full refresh's writes (benchmarks/refresh_verdicts.py)."""
+
+    def db_check(self, connection):
+        return None
+
+
 class VerdictBase(models.Model):
-    standard = models.ForeignKey(Standard, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: each table's covering index leads with it.
+    standard = models.ForeignKey(
+        Standard, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     status = models.CharField(
         max_length=16,
         choices=VerdictStatus.choices,
         help_text="As computed, before the date is applied: never 'stale' here.",
     )
     current_until = models.DateField(null=True, blank=True)
-    panels = models.JSONField(default=list)
+    panels = WrittenJSONField(default=list)
     computed_at = models.DateTimeField(default=timezone.now)
 
     objects = VerdictQuerySet.as_manager()
@@ -411,8 +423,11 @@ class VerdictBase(models.Model):
 
 
 class BatchVerdict(VerdictBase):
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="verdicts")
-    judgements = models.JSONField(default=list)
+    # Indexed as the first column of the unique (batch, standard) pair.
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="verdicts", db_index=False
+    )
+    judgements = WrittenJSONField(default=list)
     label_accuracy = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
 
     class Meta:
@@ -426,7 +441,10 @@ class BatchVerdict(VerdictBase):
 
 
 class ProductVerdict(VerdictBase):
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="verdicts")
+    # Indexed as the first column of the unique (product, standard) pair.
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="verdicts", db_index=False
+    )
     batch = models.ForeignKey(
         Batch,
         on_delete=models.SET_NULL,

@@ -10,12 +10,16 @@ read the stored rows only; nothing is evaluated on the read path.
 """
 
 import hashlib
+import multiprocessing
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import batched
 from pathlib import Path
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from vendors.models import Batch, Product
@@ -78,7 +82,11 @@ def product_facts(product):
 
 
 def _results_by_batch(batch_ids):
-    """Facts for every approved result on certificates naming these batches."""
+    """Facts for every approved result on certificates naming these batches:
+    ``({batch: [ResultFacts]}, {batch: [certificate fingerprint]})``. A
+    fingerprint is the text of a certificate's facts and results as read,
+    the stuff of the input digest (plain tuples: quick to write, and their
+    text is the same in every process)."""
     # Two plain index look-ups (by batch, then by certificate id) rather
     # than one join: SQLite's planner otherwise walks every approved
     # certificate.
@@ -87,18 +95,11 @@ def _results_by_batch(batch_ids):
         .order_by()
         .values_list("batch_id", "certificate_id")
     )
-    certificates = {
-        row["id"]: CertificateFacts(
-            id=row["id"],
-            tested_on=row["tested_on"],
-            issued_on=row["issued_on"],
-            state=row["state"],
-            lab_accredited_from=row["lab__accredited_from"],
-            lab_accredited_until=row["lab__accredited_until"],
-        )
-        for row in Certificate.objects.filter(pk__in={c for _, c in links})
+    certificates, rows_of = {}, {}
+    for row in (
+        Certificate.objects.filter(pk__in={c for _, c in links}, state=Certificate.State.APPROVED)
         .order_by()
-        .values(
+        .values_list(
             "id",
             "tested_on",
             "issued_on",
@@ -106,10 +107,19 @@ def _results_by_batch(batch_ids):
             "lab__accredited_from",
             "lab__accredited_until",
         )
-        if row["state"] == Certificate.State.APPROVED
-    }
-    by_certificate = {}
-    rows = (
+    ):
+        pk, tested_on, issued_on, state, accredited_from, accredited_until = row
+        certificates[pk] = CertificateFacts(
+            id=pk,
+            tested_on=tested_on,
+            issued_on=issued_on,
+            state=state,
+            lab_accredited_from=accredited_from,
+            lab_accredited_until=accredited_until,
+        )
+        rows_of[pk] = [row]
+    by_certificate = {pk: [] for pk in certificates}
+    for row in (
         Result.objects.filter(certificate_id__in=certificates)
         .order_by()
         .values_list(
@@ -121,24 +131,19 @@ def _results_by_batch(batch_ids):
             "loq_canonical",
             "analyte__unit",
         )
-    )
-    for certificate_id, code, panel, value, qualifier, loq, unit in rows:
-        by_certificate.setdefault(certificate_id, []).append(
-            ResultFacts(
-                analyte=code,
-                panel=panel,
-                certificate=certificates[certificate_id],
-                value=value,
-                qualifier=qualifier,
-                loq=loq,
-                unit=unit,
-            )
+    ):
+        certificate_id, code, panel, value, qualifier, loq, unit = row
+        by_certificate[certificate_id].append(
+            ResultFacts(code, panel, certificates[certificate_id], value, qualifier, loq, unit)
         )
-    by_batch = {}
+        rows_of[certificate_id].append(row)
+    fingerprints = {pk: repr(sorted(map(repr, rows))) for pk, rows in rows_of.items()}
+    by_batch, prints = {}, {}
     for batch_id, certificate_id in links:
         if certificate_id in certificates:
-            by_batch.setdefault(batch_id, []).extend(by_certificate.get(certificate_id, ()))
-    return by_batch
+            by_batch.setdefault(batch_id, []).extend(by_certificate[certificate_id])
+            prints.setdefault(batch_id, []).append(fingerprints[certificate_id])
+    return by_batch, prints
 
 
 def _digest(*parts):
@@ -174,77 +179,155 @@ def _standard_inputs(standards):
 
 
 def refresh_products(product_ids, *, as_of=None, standards=None, force=False):
-    """Re-judge every batch of these products and store the verdicts.
+    """Re-judge every batch of these products and store the verdicts, in the
+    caller's transaction (the one that changed the facts).
 
     A product's rows under a standard are rewritten only when the digest of
     their inputs changed (or with ``force``): verdicts are a pure function of
     those inputs, so an unchanged digest means unchanged rows. The date is
     not an input: stored verdicts are never ``stale``, staleness is read off
     ``current_until``. Returns how many products had rows rewritten."""
-    as_of = as_of or timezone.localdate()
-    standards = standards if standards is not None else load_standards()
-    by_standard = _standard_inputs(standards)
-    default_id = next((s.pk for s, _ in standards if s.is_default), None)
-    now = timezone.now()
+    judge = _Judge(
+        standards if standards is not None else load_standards(),
+        as_of or timezone.localdate(),
+        force,
+    )
     changed = 0
     for chunk in batched(sorted(set(product_ids)), CHUNK):
-        products = {p.pk: p for p in Product.objects.filter(pk__in=chunk)}
+        changed += _store(judge(chunk))
+    if changed:
+        caching.bump()
+    return changed
+
+
+class _Judge:
+    """Judges chunks of products: reads their facts, evaluates those whose
+    inputs changed and returns the rows to store, encoded. It only reads, so
+    chunks can be judged in other processes while one process writes."""
+
+    def __init__(self, standards, as_of, force):
+        self.standards = standards
+        self.as_of = as_of
+        self.force = force
+        self.by_standard = _standard_inputs(standards)
+        self.default_id = next((s.pk for s, _ in standards if s.is_default), None)
+        self.every = evaluation.Plan([spec for _, spec in standards])
+
+    def __call__(self, chunk):
+        # The stored digests first, then the facts: a change committed in
+        # between shows in both, and ``_store_checked`` sees the digests move.
+        seen = {
+            (product_id, standard_id): inputs
+            for product_id, standard_id, inputs in ProductVerdict.objects.filter(
+                product_id__in=chunk
+            ).values_list("product_id", "standard_id", "inputs")
+        }
+        products = {
+            pk: ProductFacts(form, serving, servings, label)
+            for pk, form, serving, servings, label in Product.objects.filter(
+                pk__in=chunk
+            ).values_list(
+                "pk", "form", "serving_size_g", "max_servings_per_day", "label_mitragynine_mg"
+            )
+        }
         batches = {pk: [] for pk in products}
-        for batch in (
+        for product_id, batch_id, on_sale in (
             Batch.objects.filter(product_id__in=chunk)
-            .only("id", "product_id", "on_sale")
             .order_by("product_id", "-created", "-id")
+            .values_list("product_id", "id", "on_sale")
         ):
-            batches[batch.product_id].append(batch)
-        results = _results_by_batch([b.pk for mine in batches.values() for b in mine])
-        stored = (
-            {}
-            if force
-            else {
-                (product_id, standard_id): inputs
-                for product_id, standard_id, inputs in ProductVerdict.objects.filter(
-                    product_id__in=chunk
-                ).values_list("product_id", "standard_id", "inputs")
-            }
-        )
+            batches[product_id].append((batch_id, on_sale))
+        results, prints = _results_by_batch([b for mine in batches.values() for b, _ in mine])
         batch_rows, product_rows = [], []
-        for product_id, product in products.items():
-            facts = product_facts(product)
+        for product_id, facts in products.items():
             mine = batches[product_id]
             common = _digest(
-                facts,
-                [(b.pk, b.on_sale, sorted(map(repr, results.get(b.pk, ())))) for b in mine],
+                facts, [(pk, on_sale, sorted(prints.get(pk, ()))) for pk, on_sale in mine]
             )
             todo = []
-            for standard, spec in standards:
-                inputs = _digest(common, by_standard[standard.pk])
-                if stored.get((product_id, standard.pk)) != inputs:
+            for standard, spec in self.standards:
+                inputs = _digest(common, self.by_standard[standard.pk])
+                if self.force or seen.get((product_id, standard.pk)) != inputs:
                     todo.append((standard, spec, inputs))
             if not todo:
                 continue
-            changed += 1
-            specs = [spec for _, spec, _ in todo]
-            judged = [
-                evaluation.evaluate_many(results.get(b.pk, ()), facts, specs, as_of) for b in mine
-            ]
+            plan = self.every
+            if len(todo) < len(self.standards):
+                plan = evaluation.Plan([spec for _, spec, _ in todo])
+            judged = [plan.evaluate(results.get(pk, ()), facts, self.as_of) for pk, _ in mine]
             for index, (standard, _, inputs) in enumerate(todo):
                 on_sale = []
-                for batch, verdicts in zip(mine, judged, strict=True):
+                for (batch_id, batch_on_sale), verdicts in zip(mine, judged, strict=True):
                     verdict = verdicts[index]
-                    batch_rows.append((batch.pk, standard.pk, verdict))
-                    if batch.on_sale:
-                        on_sale.append((batch.pk, verdict))
+                    batch_rows.append((product_id, batch_id, standard.pk, verdict))
+                    if batch_on_sale:
+                        on_sale.append((batch_id, verdict))
                 combined = evaluation.combine([(v.status, v.current_until) for _, v in on_sale])
                 batch_id, verdict = (
                     on_sale[combined.deciding] if combined.deciding is not None else (None, None)
                 )
                 product_rows.append((product_id, standard.pk, combined, batch_id, verdict, inputs))
         encoder = _Encoder()
-        _store_batches(batch_rows, now, default_id, encoder)
-        _store_products(product_rows, now, encoder)
-    if changed:
-        caching.bump()
-    return changed
+        now = timezone.now()
+        return Judged(
+            seen=seen,
+            batches=_batch_rows(batch_rows, now, self.default_id, encoder),
+            products=_product_rows(product_rows, now, encoder),
+        )
+
+
+@dataclass
+class Judged:
+    """One chunk's rows, ready to store: each led by its product's id. ``seen``
+    is the stored input digests the judgement started from."""
+
+    seen: dict
+    batches: list
+    products: list
+
+    def product_ids(self):
+        return {row[0] for row in self.products}
+
+
+def _store(judged, keep=None):
+    """Write a chunk's rows (only those of the products in ``keep``, when
+    given); returns how many products had rows written."""
+    ids = judged.product_ids() if keep is None else keep
+    _upsert(
+        BatchVerdict._meta.db_table,
+        BATCH_KEY,
+        BATCH_COLUMNS,
+        [row[1:] for row in judged.batches if row[0] in ids],
+    )
+    _upsert(
+        ProductVerdict._meta.db_table,
+        PRODUCT_KEY,
+        PRODUCT_COLUMNS,
+        [row for row in judged.products if row[0] in ids],
+    )
+    return len(ids)
+
+
+def _store_checked(judged):
+    """Write a chunk judged outside this transaction, except the products
+    whose stored digests moved since (a change and its own refresh committed
+    in between: its rows are newer than these). On PostgreSQL the rows are
+    locked first, so such a change waits for this write and then rewrites
+    them; SQLite's one writer needs no lock."""
+    ids = judged.product_ids()
+    if not ids:
+        return 0
+    now = {
+        (product_id, standard_id): inputs
+        for product_id, standard_id, inputs in ProductVerdict.objects.select_for_update()
+        .filter(product_id__in=ids)
+        .order_by("pk")
+        .values_list("product_id", "standard_id", "inputs")
+    }
+    moved = {
+        key[0] for key in now.keys() | judged.seen.keys() if now.get(key) != judged.seen.get(key)
+    }
+    return _store(judged, keep=ids - moved)
 
 
 def _plain(value):
@@ -289,43 +372,57 @@ def _upsert(table, key, columns, rows):
         cursor.executemany(sql, rows)
 
 
-QUIET = {evaluation.PASS, evaluation.REPORTED}
+def _judgements_kept(verdict, standard_id, default_id):
+    """Each result against its limit is kept under the default standard only:
+    the product page shows it for the batch that decides the verdict. Under
+    the others the row keeps the verdict and its panels (what the pages and
+    the API read); storing judgements nobody reads made up two fifths of a
+    full refresh's writes."""
+    return verdict.judgements if standard_id == default_id else ()
 
 
-def _explaining(verdict, standard_id, default_id):
-    """Judgements worth storing: all of them under the default standard (the
-    product and lot pages show each result against its limit), and under the
-    others only those that explain a verdict (fails, cannot tell, missing)."""
-    if standard_id == default_id:
-        return verdict.judgements
-    return [j for j in verdict.judgements if j.outcome not in QUIET]
+BATCH_KEY = ["batch_id", "standard_id"]
+BATCH_COLUMNS = [
+    "status",
+    "current_until",
+    "panels",
+    "judgements",
+    "label_accuracy",
+    "computed_at",
+]
 
 
-def _store_batches(rows, now, default_id, encoder):
+def _batch_rows(rows, now, default_id, encoder):
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
-    _upsert(
-        BatchVerdict._meta.db_table,
-        ["batch_id", "standard_id"],
-        ["status", "current_until", "panels", "judgements", "label_accuracy", "computed_at"],
-        [
-            (
-                batch_id,
-                standard_id,
-                v.status,
-                ops.adapt_datefield_value(v.current_until),
-                encoder.panels(v),
-                encoder.array(_explaining(v, standard_id, default_id)),
-                ops.adapt_decimalfield_value(v.label_accuracy, 7, 1),
-                stamp,
-            )
-            for batch_id, standard_id, v in rows
-        ],
-    )
+    return [
+        (
+            product_id,
+            batch_id,
+            standard_id,
+            v.status,
+            ops.adapt_datefield_value(v.current_until),
+            encoder.panels(v),
+            encoder.array(_judgements_kept(v, standard_id, default_id)),
+            ops.adapt_decimalfield_value(v.label_accuracy, 7, 1),
+            stamp,
+        )
+        for product_id, batch_id, standard_id, v in rows
+    ]
 
 
 PANELS = tuple(Panel.values)
 PANEL_COLUMNS = [f"{panel}_until" for panel in PANELS]
+PRODUCT_KEY = ["product_id", "standard_id"]
+PRODUCT_COLUMNS = [
+    "status",
+    "current_until",
+    "batch_id",
+    "panels",
+    "inputs",
+    "computed_at",
+    *PANEL_COLUMNS,
+]
 
 
 def _panel_dates(verdict):
@@ -336,46 +433,96 @@ def _panel_dates(verdict):
     return [adapt(present.get(p)) for p in PANELS]
 
 
-def _store_products(rows, now, encoder):
+def _product_rows(rows, now, encoder):
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
-    _upsert(
-        ProductVerdict._meta.db_table,
-        ["product_id", "standard_id"],
-        ["status", "current_until", "batch_id", "panels", "inputs", "computed_at", *PANEL_COLUMNS],
-        [
-            (
-                product_id,
-                standard_id,
-                combined.status,
-                ops.adapt_datefield_value(combined.current_until),
-                batch_id,
-                encoder.panels(verdict),
-                inputs,
-                stamp,
-                *_panel_dates(verdict),
-            )
-            for product_id, standard_id, combined, batch_id, verdict, inputs in rows
-        ],
-    )
+    return [
+        (
+            product_id,
+            standard_id,
+            combined.status,
+            ops.adapt_datefield_value(combined.current_until),
+            batch_id,
+            encoder.panels(verdict),
+            inputs,
+            stamp,
+            *_panel_dates(verdict),
+        )
+        for product_id, standard_id, combined, batch_id, verdict, inputs in rows
+    ]
 
 
-def refresh_all(*, progress=None, as_of=None, force=False):
+def refresh_all(*, progress=None, as_of=None, force=False, workers=1):
     """Bring every stored verdict up to date; ``progress(done, total)`` per
     chunk. Rows whose inputs are unchanged are left alone unless ``force``.
-    Each chunk is its own transaction, so a long run never holds the database
-    (SQLite has one writer) for more than a moment. Returns ``(products,
-    products rewritten)``."""
-    standards = load_standards()
+
+    Chunks are judged outside any transaction, by ``workers`` processes when
+    more than one (see ``_judged``), and each is written in a short
+    transaction of its own that skips products changed meanwhile
+    (``_store_checked``): a long run never holds the database (SQLite has
+    one writer) for more than a moment, and never overwrites a newer
+    verdict. Inside a transaction (a standard edited in the admin) it all
+    runs there, in this process. Returns ``(products, products
+    rewritten)``."""
+    judge = _Judge(load_standards(), as_of or timezone.localdate(), force)
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
     done = changed = 0
-    for chunk in batched(ids, CHUNK):
+    for chunk, judged in _judged(judge, list(batched(ids, CHUNK)), workers):
         with transaction.atomic():
-            changed += refresh_products(chunk, as_of=as_of, standards=standards, force=force)
+            changed += _store_checked(judged)
         done += len(chunk)
         if progress:
             progress(done, len(ids))
+    if changed:
+        caching.bump()
     return len(ids), changed
+
+
+_worker_judge = None  # the judge a worker process was started with
+
+
+def _start_worker(judge):
+    global _worker_judge  # noqa: PLW0603 - one per worker process, set once
+    _worker_judge = judge
+
+
+def _judge_in_worker(chunk):
+    return _worker_judge(chunk)
+
+
+def _judged(judge, chunks, workers):
+    """Each chunk with its judgement, in order. With ``workers`` > 1, judged
+    by that many forked processes, a few chunks ahead of the writer; in this
+    process when inside a transaction (other processes could not see its
+    changes), with an in-memory database, or where fork is unavailable."""
+    parallel = (
+        workers > 1
+        and len(chunks) > 1
+        and not connection.in_atomic_block
+        and "fork" in multiprocessing.get_all_start_methods()
+        and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+    )
+    if not parallel:
+        for chunk in chunks:
+            yield chunk, judge(chunk)
+        return
+    # Forked children must not share this process's connection: close it
+    # before they start (all at the first submit, as fork requires); this
+    # process reconnects when it writes.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(judge,)
+    ) as pool:
+        pending = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_judge_in_worker, chunk)))
+            if len(pending) > 2 * workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def products_of_certificate(certificate):

@@ -436,3 +436,81 @@ def test_total_alkaloids_with_a_loq_is_judged_by_its_upper_bound():
     assert ev.evaluate(small, POWDER, cap, AS_OF).judgements[0].outcome == "pass"
     over = [res("mitragynine", "3.6"), res("paynantheine", qualifier="<LOQ", loq="0.05")]
     assert ev.evaluate(over, POWDER, cap, AS_OF).judgements[0].outcome == "fail"
+
+
+# --- several standards at once -----------------------------------------------
+
+# Standards that overlap the way the shipped ones do: equal requirements in
+# several standards, two standards with equal rules, a shorter maximum age,
+# one that does not require accreditation, a requirement for one form only.
+SHARED_LEAD = req("lead", "1", "le")
+PLAN_STANDARDS = [
+    std(SHARED_LEAD, req("salmonella", basis="qualitative"), req("mitragynine")),
+    std(SHARED_LEAD, req("salmonella", basis="qualitative"), req("mitragynine")),
+    std(
+        SHARED_LEAD,
+        req("cadmium", "0.3", "lt", required=False),
+        req("7-hydroxymitragynine", "2", basis="alkaloid_share"),
+        max_age_days=180,
+    ),
+    StandardSpec(
+        code="no-accreditation",
+        requirements=(SHARED_LEAD, req("total-yeast-mold", "10000")),
+        requires_accreditation=False,
+    ),
+    std(
+        req("mitragynine", "60", basis="per_serving", unit="mg", forms=("capsules",)),
+        req("lead", "0.5", "lt", basis="per_day", unit="ug"),
+    ),
+]
+
+certificates = st.builds(
+    cert,
+    id=st.integers(1, 4),
+    tested_on=st.sampled_from([dt.date(2025, 6, 1), dt.date(2026, 3, 1), dt.date(2026, 9, 4)]),
+    state=st.sampled_from(["approved", "approved", "pending", "withdrawn"]),
+    until=st.sampled_from([dt.date(2030, 1, 1), dt.date(2025, 12, 31)]),
+)
+readings = st.one_of(
+    st.builds(lambda v: {"value": str(v)}, values),
+    st.sampled_from(
+        [
+            {"qualifier": "ND"},
+            {"qualifier": "<LOQ", "loq": "0.05"},
+            {"qualifier": "<LOQ", "loq": "5"},
+            {"qualifier": "absent"},
+            {"qualifier": "present"},
+        ]
+    ),
+)
+batch_results = st.lists(
+    st.builds(
+        lambda analyte, reading, certificate: res(analyte, certificate=certificate, **reading),
+        st.sampled_from(sorted(PANEL)),
+        readings,
+        certificates,
+    ),
+    max_size=12,
+)
+products = st.builds(
+    ProductFacts,
+    form=st.sampled_from(["powder", "capsules"]),
+    serving_size_g=st.sampled_from([None, D("0.5"), D("3")]),
+    max_servings_per_day=st.sampled_from([None, 1, 4]),
+    label_mitragynine_mg=st.sampled_from([None, D("20")]),
+)
+
+
+@given(batch_results, products)
+def test_a_plan_judges_as_each_standard_alone(results, product):
+    """The shared work of a plan (equal rules, equal requirements, equal
+    panels, one count of the results per accreditation rule) never changes
+    a verdict."""
+    together = SHARED_PLAN.evaluate(results, product, AS_OF)
+    alone = [ev.evaluate(results, product, standard, AS_OF) for standard in PLAN_STANDARDS]
+    assert together == alone
+
+
+# One plan for every example, as a refresh keeps one for every batch: what it
+# remembers from one product (untested verdicts per form) must hold for the next.
+SHARED_PLAN = ev.Plan(PLAN_STANDARDS)

@@ -270,7 +270,7 @@ def test_stored_json_is_what_as_dict_says(db):
     )
     standards = verdicts.load_standards()
     facts = verdicts.product_facts(batch.product)
-    results = verdicts._results_by_batch([batch.pk])[batch.pk]
+    results = verdicts._results_by_batch([batch.pk])[0][batch.pk]
     verdict = verdicts.evaluation.evaluate(results, facts, standards[0][1], timezone.localdate())
     encoder = verdicts._Encoder()
     assert json.loads(encoder.panels(verdict)) == [p.as_dict() for p in verdict.panels]
@@ -285,20 +285,27 @@ def test_stored_json_is_what_as_dict_says(db):
 
 
 def test_a_new_default_standard_gets_every_judgement_stored(db):
-    """The default standard's rows keep every judgement (the pages show each
-    result against its limit), the others only those that explain the
-    verdict: making another standard the default must rewrite its rows."""
+    """The default standard's rows keep every judgement (the product page
+    shows each result against its limit), the others none, even when they
+    fail: making another standard the default must rewrite its rows."""
     from registry.models import Standard
 
     batch = BatchFactory()
-    certificate(batch, results=full_results())
+    certificate(
+        batch,
+        results=[
+            *[r for r in full_results() if r["analyte"] != "lead"],
+            {"analyte": "lead", "value": "40", "unit": "ppm"},
+        ],
+    )
     czech = BatchVerdict.objects.get(batch=batch, standard__code="cz-448-2025")
-    assert czech.judgements == []  # everything passed: nothing to explain
+    assert czech.status == "fails_limits"
+    assert czech.judgements == []
     Standard.objects.filter(is_default=True).update(is_default=False)
     Standard.objects.filter(code="cz-448-2025").update(is_default=True)
     verdicts.refresh_all()
     czech.refresh_from_db()
-    assert {j["outcome"] for j in czech.judgements} == {"pass"}
+    assert {j["analyte"] for j in czech.judgements if j["outcome"] == "fail"} == {"lead"}
     assert len(czech.judgements) >= 4
 
 
@@ -365,3 +372,58 @@ def test_routine_refresh_agrees_with_a_forced_one_after_any_change(db, change, a
     verdicts.refresh_all(force=True)
     assert routine == full_snapshot()
     assert (routine != before) == alters_a_verdict
+
+
+# A full refresh judges chunks outside its write transactions (in worker
+# processes when asked): what it stores must be the same, and it must never
+# overwrite verdicts that a change refreshed in the meantime.
+
+
+def _history(reviewer):
+    for number in range(verdicts.CHUNK // 100 + 3):
+        batch = BatchFactory()
+        BatchFactory(product=batch.product, on_sale=bool(number % 2))
+        if number % 3:
+            certificate(batch, results=full_results())
+    pending = certificate(BatchFactory(), approve=False, results=full_results()[:4])
+    review.approve(pending, by=reviewer)
+
+
+def test_workers_store_what_one_process_stores(reference_data, monkeypatch, capsys):
+    """Worker processes see the committed data (a transactional test) and
+    judge chunks of a few products each, so several run at once."""
+    _history(factories.UserFactory(username="rev", is_staff=True))
+    monkeypatch.setattr(verdicts, "CHUNK", 2)
+    verdicts.refresh_all(workers=1)
+    alone = full_snapshot()
+    BatchVerdict.objects.all().delete()
+    ProductVerdict.objects.all().delete()
+    call_command("refresh_verdicts", "--workers", "2")
+    assert full_snapshot() == alone
+    assert "2 worker processes" in capsys.readouterr().out
+    assert (
+        verdicts.refresh_all(workers=2, force=True)[1]
+        == ProductVerdict.objects.values("product").distinct().count()
+    )
+    assert full_snapshot() == alone
+
+
+def test_a_chunk_judged_before_a_change_does_not_overwrite_its_verdicts(db, reviewer):
+    """The race a long refresh runs: chunk judged, then a certificate approved
+    (refreshing its product in its own transaction), then the chunk written.
+    The product the approval refreshed keeps the approval's verdicts; the
+    others in the chunk are written."""
+    changed, other = BatchFactory(), BatchFactory()
+    pending = certificate(changed, approve=False, results=full_results())
+    judge = verdicts._Judge(verdicts.load_standards(), timezone.localdate(), force=True)
+    judged = judge([changed.product_id, other.product_id])
+    review.approve(pending, by=reviewer)
+    assert baseline(changed.product) == "current"
+    before = stamps()
+    assert verdicts._store_checked(judged) == 1
+    assert baseline(changed.product) == "current"  # the judged chunk said untested
+    after = stamps()
+    assert all(after[k] == before[k] for k in after if k[0] == changed.product_id)
+    written = [k for k in after if k[0] == other.product_id]
+    assert written
+    assert all(after[k] != before.get(k) for k in written)

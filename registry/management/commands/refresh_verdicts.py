@@ -1,3 +1,4 @@
+import os
 import sys
 import time
 
@@ -36,14 +37,23 @@ class Command(BaseCommand):
             action="store_true",
             help="Recompute and rewrite every verdict, even those whose inputs are unchanged.",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="Processes judging products while this one writes (default: one per CPU). "
+            "1 judges in this process.",
+        )
 
     def handle(self, *args, **options):
         started = time.monotonic()
+        workers = max(1, options["workers"])
         count, changed = verdicts.refresh_all(
-            progress=progress_bar(sys.stderr), force=options["force"]
+            progress=progress_bar(sys.stderr), force=options["force"], workers=workers
         )
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"refreshed verdicts of {count} products in {elapsed:.1f} s"
+            f" with {workers} worker process{'es' if workers > 1 else ''}"
             f" ({changed} had changed inputs and were rewritten)"
         )
