@@ -468,6 +468,11 @@ class ProductVerdict(VerdictBase):
     # rules, the product, its batches and their counted results): a refresh
     # whose inputs digest the same leaves the rows as they are.
     inputs = models.CharField(max_length=16, blank=True, default="", editable=False)
+    # A digest of the rows as stored (this one and its batches' under this
+    # standard): a refresh that judges the same leaves them as they are, so
+    # ``refresh_verdicts --force`` recomputes everything but writes only
+    # what differs.
+    outputs = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [

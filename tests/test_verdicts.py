@@ -202,18 +202,53 @@ def test_standard_edit_rewrites_only_that_standards_rows(db):
     assert baseline(batch.product) == "current"
 
 
-def test_force_rewrites_everything_and_changes_nothing(db, capsys):
+def test_force_recomputes_everything_and_rewrites_only_what_differs(db, capsys):
+    """``--force`` is for rows a digest of the inputs cannot vouch for (an
+    engine change outside the files it hashes): every verdict is recomputed,
+    and rows are rewritten only where they differ from what was stored."""
     a, _ = BatchFactory(), BatchFactory()  # the factory stores no verdict for the second
     certificate(a, results=full_results())
     assert verdicts.refresh_all() == (2, 1)
     rows = snapshot()
     before = stamps()
-    call_command("refresh_verdicts", "--force")
+    call_command("refresh_verdicts", "--force", "--workers", "1")
     assert snapshot() == rows
-    assert all(stamps()[k] != before[k] for k in before)
-    out = capsys.readouterr().out
-    assert "refreshed verdicts of 2 products" in out
-    assert "2 had changed inputs" in out
+    assert stamps() == before
+    assert "refreshed verdicts of 2 products" in capsys.readouterr().out
+    # As if an older engine had judged the product wrongly and stored it.
+    wrong = ProductVerdict.objects.filter(product=a.product, standard__is_default=True)
+    wrong.update(status="fails_limits", outputs="older engine")
+    assert verdicts.refresh_all() == (2, 0)  # same inputs: the routine refresh trusts them
+    assert baseline(a.product) == "fails_limits"
+    call_command("refresh_verdicts", "--force", "--workers", "1")
+    assert baseline(a.product) == "current"
+    assert snapshot() == rows
+    after = stamps()
+    assert {k for k in after if after[k] != before[k]} == {(a.product_id, "baseline")}
+    assert "(1 product's verdicts changed and were rewritten)" in capsys.readouterr().out
+
+
+def test_new_inputs_that_judge_the_same_only_record_the_inputs(db):
+    """A certificate's issue date corrected (it only breaks ties between
+    certificates, and this batch has one): the inputs move, the verdicts do
+    not. The rows stay as written and only the new inputs are recorded, so
+    the next refresh finds nothing to do."""
+    from registry.models import Certificate
+
+    batch = BatchFactory()
+    BatchFactory(product=batch.product)
+    report = certificate(batch, results=full_results())
+    verdicts.refresh_all()
+    rows, before = full_snapshot(), stamps()
+    inputs = dict(ProductVerdict.objects.values_list("standard_id", "inputs"))
+    Certificate.objects.filter(pk=report.pk).update(issued_on=timezone.localdate())
+    assert verdicts.refresh_all() == (1, 0)
+    assert full_snapshot() == rows
+    assert stamps() == before
+    moved = dict(ProductVerdict.objects.values_list("standard_id", "inputs"))
+    assert all(moved[k] != inputs[k] for k in inputs)
+    assert verdicts.refresh_all(force=True) == (1, 0)
+    assert stamps() == before
 
 
 def test_input_digest_is_the_same_in_another_process(db):
@@ -282,6 +317,19 @@ def test_stored_json_is_what_as_dict_says(db):
     assert float(lead["measured"]) == 0.1
     stored = BatchVerdict.objects.get(batch=batch, standard=standards[0][0])
     assert stored.judgements == [j.as_dict() for j in verdict.judgements]
+
+
+def test_the_encoder_never_mistakes_a_new_tuple_for_a_freed_one():
+    """It remembers tuples by identity; a freed tuple's id is often reused at
+    once by the next, which must still get its own JSON."""
+    import json
+
+    encoder = verdicts._Encoder()
+    for number in range(200):
+        assert json.loads(encoder.array((number, f"judgement {number}"))) == [
+            number,
+            f"judgement {number}",
+        ]
 
 
 def test_a_new_default_standard_gets_every_judgement_stored(db):
@@ -400,11 +448,11 @@ def test_workers_store_what_one_process_stores(reference_data, monkeypatch, caps
     ProductVerdict.objects.all().delete()
     call_command("refresh_verdicts", "--workers", "2")
     assert full_snapshot() == alone
-    assert "2 worker processes" in capsys.readouterr().out
-    assert (
-        verdicts.refresh_all(workers=2, force=True)[1]
-        == ProductVerdict.objects.values("product").distinct().count()
-    )
+    out = capsys.readouterr().out
+    products = ProductVerdict.objects.values("product").distinct().count()
+    assert f"refreshed verdicts of {products} products" in out
+    assert f"with 2 worker processes ({products} products' verdicts changed" in out
+    assert verdicts.refresh_all(workers=2, force=True) == (products, 0)
     assert full_snapshot() == alone
 
 

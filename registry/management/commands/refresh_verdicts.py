@@ -28,14 +28,16 @@ def progress_bar(stream):
 class Command(BaseCommand):
     help = (
         "Bring every stored batch and product verdict up to date against every standard. "
-        "Verdicts whose inputs are unchanged are kept; --force recomputes them all."
+        "Verdicts whose inputs are unchanged are kept; --force recomputes them all. "
+        "Either way only rows that differ from those stored are written."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Recompute and rewrite every verdict, even those whose inputs are unchanged.",
+            help="Recompute every verdict, even those whose inputs are unchanged, and "
+            "rewrite those that differ from what is stored.",
         )
         parser.add_argument(
             "--workers",
@@ -55,5 +57,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"refreshed verdicts of {count} products in {elapsed:.1f} s"
             f" with {workers} worker process{'es' if workers > 1 else ''}"
-            f" ({changed} had changed inputs and were rewritten)"
+            f" ({changed} product{"'s" if changed == 1 else "s'"} verdicts changed"
+            " and were rewritten)"
         )
