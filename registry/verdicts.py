@@ -11,12 +11,16 @@ read the stored rows only; nothing is evaluated on the read path.
 
 import hashlib
 import multiprocessing
+import os
+import sys
+import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import batched
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from django.db import connection, connections, transaction
@@ -186,24 +190,44 @@ def _standard_inputs(standards):
 
 def refresh_products(product_ids, *, as_of=None, standards=None, force=False):
     """Re-judge every batch of these products and store the verdicts, in the
-    caller's transaction (the one that changed the facts).
+    caller's transaction (the one that changed the facts), or in one of its
+    own.
 
-    A product's rows under a standard are rewritten only when the digest of
+    A product's rows under a standard are recomputed only when the digest of
     their inputs changed (or with ``force``): verdicts are a pure function of
-    those inputs, so an unchanged digest means unchanged rows. The date is
-    not an input: stored verdicts are never ``stale``, staleness is read off
-    ``current_until``. Returns how many products had rows rewritten."""
-    judge = _Judge(
-        standards if standards is not None else load_standards(),
-        as_of or timezone.localdate(),
-        force,
-    )
-    changed = 0
-    for chunk in batched(sorted(set(product_ids)), CHUNK):
-        changed += _store(judge(chunk))
-    if changed:
-        caching.bump()
+    those inputs. The date is not an input: stored verdicts are never
+    ``stale``, staleness is read off ``current_until``. Recomputed rows are
+    written only if they differ from those stored (``force`` writes them
+    all). Returns how many products had rows rewritten."""
+    with transaction.atomic():
+        _take_turn()
+        judge = _Judge(
+            standards if standards is not None else load_standards(),
+            as_of or timezone.localdate(),
+            force,
+        )
+        changed = 0
+        for chunk in batched(sorted(set(product_ids)), CHUNK):
+            changed += _store(judge(chunk))
+        if changed:
+            caching.bump()
     return changed
+
+
+# Any number that no other part of the application uses as an advisory lock.
+VERDICT_WRITERS_LOCK = 0x7665726469637473  # "verdicts"
+
+
+def _take_turn():
+    """Writers of verdicts take turns, each for the rest of its transaction:
+    between reading what is stored and writing, nobody else writes. SQLite's
+    immediate transactions already admit one writer at a time; PostgreSQL
+    takes a transaction-level advisory lock. One lock rather than a lock
+    per product, because a standard's edit rewrites every product: a writer
+    after it must wait and read the new rules, not judge by the old."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERDICT_WRITERS_LOCK])
 
 
 class _Judge:
@@ -317,15 +341,15 @@ class Judged:
     batches: list = field(default_factory=list)
     products: list = field(default_factory=list)
     touched: list = field(default_factory=list)  # (product, standard, inputs)
+    pid: int = field(default_factory=os.getpid)  # the process that judged
 
     def add(self, product_id, standard_id, inputs, product_row, batch_rows, force):
         """A product's rows under one standard, written only if they differ
-        from those stored (by digest): new inputs that judge the same keep
-        their rows and only record the new inputs; with ``force`` every
-        verdict is recomputed and checked, and rewritten only if it differs."""
+        from those stored (by digest; ``force`` writes them all): new inputs
+        that judge the same keep their rows and only record the new inputs."""
         outputs = _digest(product_row, batch_rows)
         was = self.seen.get((product_id, standard_id))
-        if was is not None and was[1] == outputs:
+        if not force and was is not None and was[1] == outputs:
             if was[0] != inputs:
                 self.touched.append((product_id, standard_id, inputs))
             return
@@ -361,25 +385,26 @@ def _store(judged, keep=None):
 
 
 def _store_checked(judged):
-    """Write a chunk judged outside this transaction, except the products
-    whose stored digests moved since (a change and its own refresh committed
-    in between: its rows are newer than these). On PostgreSQL the rows are
-    locked first, so such a change waits for this write and then rewrites
-    them; SQLite's one writer needs no lock."""
+    """Write a chunk judged before this transaction took its turn, except the
+    products that changed meanwhile: those whose stored digests moved (a
+    change and its own refresh came in between, and their rows are newer)
+    and those whose products or batches were deleted since."""
     ids = judged.product_ids()
     if not ids:
         return 0
     now = {
         (product_id, standard_id): (inputs, outputs)
-        for product_id, standard_id, inputs, outputs in ProductVerdict.objects.select_for_update()
-        .filter(product_id__in=ids)
-        .order_by("pk")
-        .values_list("product_id", "standard_id", "inputs", "outputs")
+        for product_id, standard_id, inputs, outputs in ProductVerdict.objects.filter(
+            product_id__in=ids
+        ).values_list("product_id", "standard_id", "inputs", "outputs")
     }
-    moved = {
-        key[0] for key in now.keys() | judged.seen.keys() if now.get(key) != judged.seen.get(key)
-    }
-    return _store(judged, keep=ids - moved)
+    seen = judged.seen
+    moved = {key[0] for key in now.keys() | seen.keys() if now.get(key) != seen.get(key)}
+    existing = set(Product.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    batch_ids = {row[1] for row in judged.batches}
+    present = set(Batch.objects.filter(pk__in=batch_ids).values_list("pk", flat=True))
+    gone = {row[0] for row in judged.batches if row[1] not in present}
+    return _store(judged, keep=(ids & existing) - moved - gone)
 
 
 def _plain(value):
@@ -472,30 +497,55 @@ def _panel_dates(verdict):
     return [adapt(present.get(p)) for p in PANELS]
 
 
+class Refreshed(NamedTuple):
+    products: int  # products looked at
+    rewritten: int  # products whose rows were written
+    processes: int  # processes that judged them
+
+
 def refresh_all(*, progress=None, as_of=None, force=False, workers=1):
     """Bring every stored verdict up to date; ``progress(done, total)`` per
-    chunk. Rows whose inputs are unchanged are left alone unless ``force``.
+    chunk. Verdicts whose inputs are unchanged are not recomputed, and
+    recomputed ones are written only where they differ, unless ``force``.
 
     Chunks are judged outside any transaction, by ``workers`` processes when
     more than one (see ``_judged``), and each is written in a short
-    transaction of its own that skips products changed meanwhile
-    (``_store_checked``): a long run never holds the database (SQLite has
-    one writer) for more than a moment, and never overwrites a newer
-    verdict. Inside a transaction (a standard edited in the admin) it all
-    runs there, in this process. Returns ``(products, products
-    rewritten)``."""
-    judge = _Judge(load_standards(), as_of or timezone.localdate(), force)
+    transaction of its own, in turn with every other writer of verdicts
+    (``_take_turn``), skipping products changed meanwhile
+    (``_store_checked``): a long run never holds the database for more than
+    a moment, and never overwrites a newer verdict. If a standard was edited
+    since the run began, the rest is judged anew under the new rules, in
+    turn. Inside a transaction (a standard edited in the admin) it all runs
+    there, in this process, as ``refresh_products``."""
+    as_of = as_of or timezone.localdate()
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
-    done = changed = 0
+    if connection.in_atomic_block:
+        changed = refresh_products(ids, as_of=as_of, force=force)
+        if progress:
+            progress(len(ids), len(ids))
+        return Refreshed(len(ids), changed, 1)
+    judge = _Judge(load_standards(), as_of, force)
+    fresh = False  # whether chunks must be judged anew, in turn
+    processes, done, changed = set(), 0, 0
     for chunk, judged in _judged(judge, list(batched(ids, CHUNK)), workers):
         with transaction.atomic():
-            changed += _store_checked(judged)
+            _take_turn()
+            standards = load_standards()
+            if _standard_inputs(standards) != judge.by_standard:
+                judge, fresh = _Judge(standards, as_of, force), True
+            if fresh:
+                written = _store(judge(chunk))
+                processes.add(os.getpid())
+            else:
+                written = _store_checked(judged)
+                processes.add(judged.pid)
+            if written:
+                caching.bump()
+        changed += written
         done += len(chunk)
         if progress:
             progress(done, len(ids))
-    if changed:
-        caching.bump()
-    return len(ids), changed
+    return Refreshed(len(ids), changed, len(processes) or 1)
 
 
 _worker_judge = None  # the judge a worker process was started with
@@ -512,14 +562,16 @@ def _judge_in_worker(chunk):
 
 def _judged(judge, chunks, workers):
     """Each chunk with its judgement, in order. With ``workers`` > 1, judged
-    by that many forked processes, a few chunks ahead of the writer; in this
-    process when inside a transaction (other processes could not see its
-    changes), with an in-memory database, or where fork is unavailable."""
+    by that many forked processes, a few chunks ahead of the writer. In this
+    process instead with an in-memory database (other processes could not
+    see it), off Linux, or when this process runs other threads (a test's
+    live server, say): a child forked beside them may inherit a lock one of
+    them held, and wait on it for ever."""
     parallel = (
         workers > 1
         and len(chunks) > 1
-        and not connection.in_atomic_block
-        and "fork" in multiprocessing.get_all_start_methods()
+        and sys.platform == "linux"
+        and threading.active_count() == 1
         and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
     )
     if not parallel:

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
 from registry import review, verdicts
@@ -172,13 +173,13 @@ def test_refresh_keeps_unchanged_rows_and_catches_changes_behind_its_back(db):
     certificate(changed, results=full_results(), lab=lab)
     certificate(untouched, results=full_results(), lab=LabFactory(name="Other Lab"))
     before = stamps()
-    assert verdicts.refresh_all() == (2, 0)
+    assert verdicts.refresh_all()[:2] == (2, 0)
     assert stamps() == before
     type(lab).objects.filter(pk=lab.pk).update(
         accredited_until=timezone.localdate() - dt.timedelta(days=365)
     )
     assert baseline(changed.product) == "current"  # nothing refreshed it yet
-    assert verdicts.refresh_all() == (2, 1)
+    assert verdicts.refresh_all()[:2] == (2, 1)
     assert baseline(changed.product) == "untested"
     after = stamps()
     mine = changed.product_id
@@ -202,30 +203,29 @@ def test_standard_edit_rewrites_only_that_standards_rows(db):
     assert baseline(batch.product) == "current"
 
 
-def test_force_recomputes_everything_and_rewrites_only_what_differs(db, capsys):
-    """``--force`` is for rows a digest of the inputs cannot vouch for (an
-    engine change outside the files it hashes): every verdict is recomputed,
-    and rows are rewritten only where they differ from what was stored."""
+def test_recomputed_verdicts_are_written_only_where_they_differ(db, capsys):
+    """After a deploy that changes the engine every input digest moves: every
+    verdict is recomputed, and only rows that come out differently are
+    written. ``--force`` recomputes and rewrites them all."""
     a, _ = BatchFactory(), BatchFactory()  # the factory stores no verdict for the second
     certificate(a, results=full_results())
-    assert verdicts.refresh_all() == (2, 1)
+    assert verdicts.refresh_all()[:2] == (2, 1)
     rows = snapshot()
     before = stamps()
-    call_command("refresh_verdicts", "--force", "--workers", "1")
-    assert snapshot() == rows
-    assert stamps() == before
-    assert "refreshed verdicts of 2 products" in capsys.readouterr().out
-    # As if an older engine had judged the product wrongly and stored it.
+    # As if an older engine had judged one product wrongly and stored it.
     wrong = ProductVerdict.objects.filter(product=a.product, standard__is_default=True)
-    wrong.update(status="fails_limits", outputs="older engine")
-    assert verdicts.refresh_all() == (2, 0)  # same inputs: the routine refresh trusts them
-    assert baseline(a.product) == "fails_limits"
-    call_command("refresh_verdicts", "--force", "--workers", "1")
+    wrong.update(status="fails_limits", outputs="older", inputs="older")
+    ProductVerdict.objects.exclude(pk__in=wrong).update(inputs="older")
+    call_command("refresh_verdicts", "--workers", "1")
+    assert "(1 product's verdicts were rewritten)" in capsys.readouterr().out
     assert baseline(a.product) == "current"
     assert snapshot() == rows
     after = stamps()
     assert {k for k in after if after[k] != before[k]} == {(a.product_id, "baseline")}
-    assert "(1 product's verdicts changed and were rewritten)" in capsys.readouterr().out
+    call_command("refresh_verdicts", "--force", "--workers", "1")
+    assert "(2 products' verdicts were rewritten)" in capsys.readouterr().out
+    assert snapshot() == rows
+    assert all(stamps()[k] != after[k] for k in after)
 
 
 def test_new_inputs_that_judge_the_same_only_record_the_inputs(db):
@@ -239,16 +239,14 @@ def test_new_inputs_that_judge_the_same_only_record_the_inputs(db):
     BatchFactory(product=batch.product)
     report = certificate(batch, results=full_results())
     verdicts.refresh_all()
-    rows, before = full_snapshot(), stamps()
+    rows, before = snapshot(), stamps()
     inputs = dict(ProductVerdict.objects.values_list("standard_id", "inputs"))
     Certificate.objects.filter(pk=report.pk).update(issued_on=timezone.localdate())
-    assert verdicts.refresh_all() == (1, 0)
-    assert full_snapshot() == rows
+    assert verdicts.refresh_all()[:2] == (1, 0)
+    assert snapshot() == rows
     assert stamps() == before
     moved = dict(ProductVerdict.objects.values_list("standard_id", "inputs"))
     assert all(moved[k] != inputs[k] for k in inputs)
-    assert verdicts.refresh_all(force=True) == (1, 0)
-    assert stamps() == before
 
 
 def test_input_digest_is_the_same_in_another_process(db):
@@ -359,10 +357,26 @@ def test_a_new_default_standard_gets_every_judgement_stored(db):
 
 def full_snapshot():
     batches = BatchVerdict.objects.values_list(
-        "batch_id", "standard_id", "status", "current_until", "panels", "judgements"
+        "batch_id",
+        "standard_id",
+        "status",
+        "current_until",
+        "panels",
+        "judgements",
+        "label_accuracy",
     )
     products = ProductVerdict.objects.values_list(
-        "product_id", "standard_id", "status", "current_until", "batch_id", "panels"
+        "product_id",
+        "standard_id",
+        "status",
+        "current_until",
+        "batch_id",
+        "panels",
+        "heavy_metals_until",
+        "microbials_until",
+        "alkaloids_until",
+        "inputs",
+        "outputs",
     )
     return sorted(map(repr, batches)), sorted(map(repr, products))
 
@@ -437,22 +451,40 @@ def _history(reviewer):
     review.approve(pending, by=reviewer)
 
 
-def test_workers_store_what_one_process_stores(reference_data, monkeypatch, capsys):
-    """Worker processes see the committed data (a transactional test) and
-    judge chunks of a few products each, so several run at once."""
+def test_workers_store_what_one_process_stores(reference_data, tmp_path):
+    """``refresh_verdicts --workers 2`` run as an operator runs it (its own
+    process, which forks the workers), on the committed data of this test,
+    judging two products a chunk so that both workers take part."""
+    import os
+    import subprocess
+    import sys
+
+    from django.db import connection
+
     _history(factories.UserFactory(username="rev", is_staff=True))
-    monkeypatch.setattr(verdicts, "CHUNK", 2)
     verdicts.refresh_all(workers=1)
     alone = full_snapshot()
     BatchVerdict.objects.all().delete()
     ProductVerdict.objects.all().delete()
-    call_command("refresh_verdicts", "--workers", "2")
-    assert full_snapshot() == alone
-    out = capsys.readouterr().out
+    database = connection.settings_dict
+    url = (
+        f"sqlite:///{database['NAME']}"
+        if connection.vendor == "sqlite"
+        else f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    code = (
+        "import django; django.setup();"
+        "from registry import verdicts; verdicts.CHUNK = 2;"
+        "from django.core.management import call_command;"
+        "call_command('refresh_verdicts', '--workers', '2')"
+    )
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "registry.test_settings"}
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     products = ProductVerdict.objects.values("product").distinct().count()
     assert f"refreshed verdicts of {products} products" in out
-    assert f"with 2 worker processes ({products} products' verdicts changed" in out
-    assert verdicts.refresh_all(workers=2, force=True) == (products, 0)
+    assert f"judged by 2 processes ({products} products' verdicts were rewritten)" in out
     assert full_snapshot() == alone
 
 
@@ -475,3 +507,37 @@ def test_a_chunk_judged_before_a_change_does_not_overwrite_its_verdicts(db, revi
     written = [k for k in after if k[0] == other.product_id]
     assert written
     assert all(after[k] != before.get(k) for k in written)
+
+
+def test_a_standard_edited_during_a_run_rules_the_rest_of_it(reference_data, monkeypatch):
+    """A run loads the standards when it starts; one is edited (and the edit
+    refreshes everything) before the run judges its chunk: the writer must
+    judge it anew under the new rules, not store the old rules' verdicts."""
+    batch = BatchFactory()
+    certificate(batch, results=full_results())
+    judging = verdicts._judged
+
+    def edit_then_judge(judge, chunks, workers):
+        with transaction.atomic():  # as the admin saves it
+            lead = Requirement.objects.get(standard__code="baseline", analyte__code="lead")
+            lead.limit = "0.0001"
+            lead.save()
+            verdicts.refresh_for_standards()
+        assert baseline(batch.product) == "fails_limits"
+        yield from judging(judge, chunks, workers)  # the judge holds the old rules
+
+    monkeypatch.setattr(verdicts, "_judged", edit_then_judge)
+    verdicts.refresh_all(force=True)
+    assert baseline(batch.product) == "fails_limits"
+
+
+def test_a_chunk_whose_product_was_deleted_meanwhile_stores_the_rest(db):
+    gone, kept = BatchFactory(), BatchFactory()
+    judge = verdicts._Judge(verdicts.load_standards(), timezone.localdate(), force=True)
+    judged = judge([gone.product_id, kept.product_id])
+    gone.product.delete()
+    assert verdicts._store_checked(judged) == 1
+    assert ProductVerdict.objects.filter(product=kept.product).count() == len(
+        verdicts.load_standards()
+    )
+    assert not BatchVerdict.objects.filter(batch_id=gone.pk).exists()

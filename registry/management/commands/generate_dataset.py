@@ -9,6 +9,7 @@ like duplicates of each other.
 
 import datetime as dt
 import hashlib
+import os
 import random
 import sys
 from decimal import Decimal
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             progress(done, n)
         if not options["no_verdicts"]:
             self.stdout.write("computing verdicts…")
-            verdicts.refresh_all(progress=progress)
+            verdicts.refresh_all(progress=progress, workers=os.cpu_count() or 1)
         self.stdout.write(f"generated {n} products, about {n * per} batches")
 
     def _labs(self, today):

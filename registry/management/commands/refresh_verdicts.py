@@ -28,35 +28,36 @@ def progress_bar(stream):
 class Command(BaseCommand):
     help = (
         "Bring every stored batch and product verdict up to date against every standard. "
-        "Verdicts whose inputs are unchanged are kept; --force recomputes them all. "
-        "Either way only rows that differ from those stored are written."
+        "Verdicts whose inputs are unchanged are kept, and recomputed ones are written only "
+        "where they differ; --force recomputes and rewrites them all."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Recompute every verdict, even those whose inputs are unchanged, and "
-            "rewrite those that differ from what is stored.",
+            help="Recompute and rewrite every verdict, even those whose inputs and "
+            "results are unchanged.",
         )
         parser.add_argument(
             "--workers",
             type=int,
             default=os.cpu_count() or 1,
-            help="Processes judging products while this one writes (default: one per CPU). "
-            "1 judges in this process.",
+            help="Processes judging products while this one writes (default: one per CPU; "
+            "1 judges in this process).",
         )
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        workers = max(1, options["workers"])
-        count, changed = verdicts.refresh_all(
-            progress=progress_bar(sys.stderr), force=options["force"], workers=workers
+        done = verdicts.refresh_all(
+            progress=progress_bar(sys.stderr),
+            force=options["force"],
+            workers=max(1, options["workers"]),
         )
         elapsed = time.monotonic() - started
         self.stdout.write(
-            f"refreshed verdicts of {count} products in {elapsed:.1f} s"
-            f" with {workers} worker process{'es' if workers > 1 else ''}"
-            f" ({changed} product{"'s" if changed == 1 else "s'"} verdicts changed"
-            " and were rewritten)"
+            f"refreshed verdicts of {done.products} products in {elapsed:.1f} s,"
+            f" judged by {done.processes} process{'es' if done.processes > 1 else ''}"
+            f" ({done.rewritten} product{"'s" if done.rewritten == 1 else "s'"} verdicts"
+            " were rewritten)"
         )
