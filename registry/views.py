@@ -255,8 +255,8 @@ def _serve(field, content_type, filename, *, public):
 BADGE_COLOURS = {
     "current": "#14532d",
     "fails_limits": "#7f1d1d",
-    "stale": "#6b4500",
-    "incomplete": "#6b4500",
+    "stale": "#7c2d12",
+    "incomplete": "#5c3d00",
     "untested": "#33393f",
 }
 

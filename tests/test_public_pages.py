@@ -187,6 +187,23 @@ def test_product_page_with_all_zero_alkaloids(client, db):
     assert client.get(product.get_absolute_url()).status_code == 200
 
 
+def test_alkaloid_chart_names_its_lines_scale_and_lots_in_full(client, db):
+    import re
+
+    product = ProductFactory()
+    for lot, mitragynine in (("SHARED-0926", "1.52"), ("EXA-2611-01", "1.31")):
+        results = [
+            {"analyte": "mitragynine", "value": mitragynine, "unit": "%"},
+            {"analyte": "7-hydroxymitragynine", "value": "0.02", "unit": "%"},
+        ]
+        certificate(BatchFactory(product=product, lot_code=lot), results=results)
+    page = client.get(product.get_absolute_url()).content.decode()
+    chart = re.search(r'<svg class="trend".*?</svg>', page, re.S).group(0)
+    words = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
+    assert {"Mitragynine", "7-OH", "% w/w", "0", "2"} <= set(words)  # 1.52 × 1.1 rounds up to 2
+    assert {"SHARED-0926", "EXA-2611-01"} <= set(words)  # never cut to ten characters
+
+
 def test_search_finds_products_by_their_and_their_vendors_words(client, db):
     hit = ProductFactory(name="Red Maeng Da Powder", vendor__name="Kona Leaf Co")
     other = ProductFactory(name="Green Bali Capsules", vendor__name="Borneo Botanics")

@@ -101,27 +101,33 @@ def limit_bar(judgement):
 @register.simple_tag
 def trend_chart(points):
     """Mitragynine and 7-OH (% w/w) per batch, oldest to newest, as two
-    labelled polylines with the numbers in a table beside it."""
+    polylines with a legend, a scale from 0 to a round number, and the first
+    and last lots named in full (all of them when there is room); the page
+    puts the numbers in a table beside it."""
     if len(points) < 2:
         return ""
-    width, height, pad = 480, 160, 30
+    width, height, left, right, top_pad, bottom = 480, 180, 34, 12, 30, 30
     values = [p[k] for p in points for k in ("mitragynine", "seven_oh") if p.get(k) is not None]
-    top = (max(values) * Decimal("1.15") if values else 0) or Decimal(1)
-    step = (width - 2 * pad) / (len(points) - 1)
+    top = _round_up(max(values) * Decimal("1.1")) if values else Decimal(1)
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    step = plot_w / (len(points) - 1)
+    base = height - bottom
+
+    def x(i):
+        return left + i * step
+
+    def y(value):
+        return base - float(value / top) * plot_h
 
     def line(key, colour, dash):
-        coords = [
-            (pad + i * step, height - pad - float(p[key] / top) * (height - 2 * pad))
-            for i, p in enumerate(points)
-            if p.get(key) is not None
-        ]
+        coords = [(x(i), y(p[key])) for i, p in enumerate(points) if p.get(key) is not None]
         if not coords:
             return ""
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        path = " ".join(f"{a:.1f},{b:.1f}" for a, b in coords)
         dots = format_html_join(
             "",
             '<circle cx="{}" cy="{}" r="3" fill="{}"/>',
-            ((f"{x:.1f}", f"{y:.1f}", colour) for x, y in coords),
+            ((f"{a:.1f}", f"{b:.1f}", colour) for a, b in coords),
         )
         return format_html(
             '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{}/>{}',
@@ -131,27 +137,73 @@ def trend_chart(points):
             dots,
         )
 
+    # Every lot when there is room for its code, else the first and the last;
+    # the ends anchored inwards so that no code is cut at the edge.
+    room = step >= 90
     labels = format_html_join(
         "",
-        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
-        ((f"{pad + i * step:.1f}", height - 8, p["lot"][:10]) for i, p in enumerate(points)),
+        '<text x="{}" y="{}" font-size="12" text-anchor="{}">{}</text>',
+        (
+            (f"{x(i):.1f}", height - 9, _anchor(i, len(points)), p["lot"])
+            for i, p in enumerate(points)
+            if room or i in (0, len(points) - 1)
+        ),
     )
+    mitragynine, seven_oh = "#0b5cad", "#b45309"
     return format_html(
         '<svg class="trend" viewBox="0 0 {w} {h}" role="img" aria-labelledby="trend-title">'
         '<title id="trend-title">Alkaloids by batch, % w/w: solid mitragynine, dashed 7-OH'
         "</title>"
-        '<line x1="{p}" y1="{b}" x2="{r}" y2="{b}" stroke="#555d66"/>'
-        '<text x="{p}" y="14" font-size="10">max {top}% w/w</text>{mit}{oh}{labels}</svg>',
+        '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#555d66"/>'
+        '<line x1="{l}" y1="{t}" x2="{r}" y2="{t}" stroke="#d0d5da" stroke-dasharray="2 3"/>'
+        '<text x="{lx}" y="{b}" font-size="12" text-anchor="end" dy="4">0</text>'
+        '<text x="{lx}" y="{t}" font-size="12" text-anchor="end" dy="4">{top}</text>'
+        '<text x="0" y="12" font-size="12">% w/w</text>'
+        '<g font-size="12">'
+        '<line x1="{k1}" y1="8" x2="{k1e}" y2="8" stroke="{mc}" stroke-width="2"/>'
+        '<text x="{k1t}" y="12">Mitragynine</text>'
+        '<line x1="{k2}" y1="8" x2="{k2e}" y2="8" stroke="{oc}" stroke-width="2"'
+        ' stroke-dasharray="5 3"/>'
+        '<text x="{k2t}" y="12">7-OH</text></g>'
+        "{mit}{oh}{labels}</svg>",
         w=width,
         h=height,
-        p=pad,
-        r=width - pad,
-        b=height - pad,
-        top=f"{top.normalize():f}"[:6],
-        mit=line("mitragynine", "#0b5cad", ""),
-        oh=line("seven_oh", "#b45309", "5 3"),
+        l=left,
+        r=width - right,
+        b=base,
+        t=top_pad,
+        lx=left - 5,
+        top=f"{top.normalize():f}",
+        k1=width - 190,
+        k1e=width - 170,
+        k1t=width - 165,
+        k2=width - 75,
+        k2e=width - 55,
+        k2t=width - 50,
+        mc=mitragynine,
+        oc=seven_oh,
+        mit=line("mitragynine", mitragynine, ""),
+        oh=line("seven_oh", seven_oh, "5 3"),
         labels=labels,
     )
+
+
+def _anchor(index, count):
+    if index == 0:
+        return "start"
+    return "end" if index == count - 1 else "middle"
+
+
+def _round_up(value):
+    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above
+    ``value``: a scale a reader takes in at a glance."""
+    if value <= 0:
+        return Decimal(1)
+    power = Decimal(10) ** (value.adjusted())
+    for factor in (1, 2, Decimal("2.5"), 5, 10):
+        if power * factor >= value:
+            return power * factor
+    return power * 10
 
 
 @register.simple_tag
