@@ -437,29 +437,44 @@ class _Encoder:
 
 
 def _upsert(table, key, columns, rows):
-    """Insert or update ``rows``, several hundred to a statement. Raw SQL
-    because this is the one hot write path (a full refresh writes a row per
-    batch and standard) and both SQLite and PostgreSQL speak ``ON CONFLICT``;
-    multi-row statements because a statement per row costs PostgreSQL a round
-    trip each (a full refresh wrote 5,000 rows a second that way)."""
+    """Insert or update ``rows``. Raw SQL because this is the one hot write
+    path (a full refresh writes a row per batch and standard); both SQLite
+    and PostgreSQL speak ``ON CONFLICT``. SQLite takes several hundred rows
+    to a statement. PostgreSQL takes them by ``COPY`` into a scratch table,
+    then one ``INSERT … SELECT``: a statement per row, or many rows bound in
+    one, spent its time binding and parsing (3,500 product rows: 0.6 s by
+    statements, 0.15 s by ``COPY``)."""
     if not rows:
         return
-    width = len(key) + len(columns)
     names = ", ".join([*key, *columns])
-    one = "(" + ", ".join(["%s"] * width) + ")"
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
     conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-    limit = connection.features.max_query_params or 65535
-    per = max(1, min(UPSERT_ROWS, limit // width))
+    # Table and column names are this module's own; values are parameters
+    # or copied data.
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE incoming_verdicts ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {names} FROM {table} WITH NO DATA"
+            )
+            with cursor.copy(f"COPY incoming_verdicts ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_verdicts {conflict}"  # noqa: S608
+            )
+            cursor.execute("DROP TABLE incoming_verdicts")
+            return
+        width = len(key) + len(columns)
+        one = "(" + ", ".join(["%s"] * width) + ")"
+        per = max(1, min(UPSERT_ROWS, (connection.features.max_query_params or 999) // width))
         for group in batched(rows, per):
             values = ", ".join([one] * len(group))
-            # Table and column names are this module's own; values are parameters.
             sql = f"INSERT INTO {table} ({names}) VALUES {values} {conflict}"  # noqa: S608
             cursor.execute(sql, [value for row in group for value in row])
 
 
-UPSERT_ROWS = 500
+UPSERT_ROWS = 500  # rows to a statement on SQLite
 
 
 def _judgements_kept(verdict, standard_id, default_id):
