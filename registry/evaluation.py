@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 from . import units
 
@@ -273,7 +274,9 @@ class Plan:
 
     * standards with equal rules get one verdict (the same object);
     * standards with the same accreditation rule count the same results;
-    * an equal requirement in several standards is judged once;
+    * an equal requirement in several standards is judged once, by a
+      function made for it when the plan is built (its basis, limit and
+      unit decided once, not per batch);
     * an equal panel (same analytes, requirements and maximum age) is
       assessed once.
 
@@ -293,8 +296,8 @@ class Plan:
         for standard in self.standards:
             rules = standard.rules()
             if rules not in entries:
-                view = views.setdefault(standard.requires_accreditation, [{}, {}, []])
-                unique, panels, made = view
+                view = views.setdefault(standard.requires_accreditation, [{}, {}, [], {}])
+                unique, panels, made, groups = view
                 requirements, layout = standard.layout(form)
                 positions = tuple(unique.setdefault(q, len(unique)) for q in requirements)
                 age = timedelta(days=standard.max_age_days)
@@ -303,13 +306,24 @@ class Plan:
                     mine = tuple(
                         p for p, q in zip(positions, requirements, strict=True) if q.panel == name
                     )
-                    spec = (name, required, needed, considered, mine, age)
+                    # Panels of the same analytes find the same results.
+                    group = groups.setdefault((needed, considered), len(groups))
+                    spec = (name, required, group, mine, age)
                     panel_positions.append(panels.setdefault(spec, len(panels)))
                 made.append((positions, tuple(panel_positions)))
                 entries[rules] = (standard.requires_accreditation, len(made) - 1)
             order.append(entries[rules])
         plan = (
-            [(rule, tuple(u), tuple(p), tuple(m)) for rule, (u, p, m) in views.items()],
+            [
+                (
+                    rule,
+                    tuple(_judge_for(q) for q in u),
+                    tuple(g),
+                    tuple(p),
+                    tuple((_picker(j), _picker(k), j) for j, k in m),
+                )
+                for rule, (u, p, m, g) in views.items()
+            ],
             order,
         )
         self._forms[form] = plan
@@ -318,117 +332,257 @@ class Plan:
     def evaluate(self, results, product, as_of):
         views, order = self._forms.get(product.form) or self._build(product.form)
         made = {}
-        for rule, unique, panel_specs, entries in views:
-            counted = [r for r in results if counts(r.certificate, rule)]
+        for rule, judges, groups, panel_specs, entries in views:
+            counted = _counted(results, rule)
             if not counted:
                 # Nothing counts: every judgement is "missing", and the
                 # verdicts depend on the form alone (which requirements
                 # apply), so batches of a form share them.
                 key = (rule, product.form, as_of)
                 if key not in self._untested:
-                    verdicts = _verdicts(unique, panel_specs, entries, (), product, as_of)
+                    verdicts = _verdicts(judges, groups, panel_specs, entries, (), product, as_of)
                     self._untested[key] = verdicts
                 made[rule] = self._untested[key]
             else:
-                made[rule] = _verdicts(unique, panel_specs, entries, counted, product, as_of)
+                made[rule] = _verdicts(
+                    judges, groups, panel_specs, entries, counted, product, as_of
+                )
         return [made[rule][index] for rule, index in order]
 
 
-def _verdicts(unique, panel_specs, entries, counted, product, as_of):
-    """One verdict per entry (distinct rules) for one batch's counted results."""
+def _counted(results, requires_accreditation):
+    """The results that count, deciding once per certificate (a batch's
+    results arrive certificate by certificate)."""
+    counted = []
+    last, ok = None, False
+    for result in results:
+        certificate = result.certificate
+        if certificate is not last:
+            last, ok = certificate, counts(certificate, requires_accreditation)
+        if ok:
+            counted.append(result)
+    return counted
+
+
+class _Batch:
+    """What the judges of one batch share: its counted results, the newest
+    result per analyte, the product, and (worked out when first asked) its
+    alkaloids grouped by certificate."""
+
+    __slots__ = ("counted", "newest", "product", "_alkaloids")
+
+    def __init__(self, counted, newest, product):
+        self.counted = counted
+        self.newest = newest
+        self.product = product
+        self._alkaloids = None
+
+    def alkaloids(self):
+        if self._alkaloids is None:
+            self._alkaloids = _alkaloids_by_certificate(self.counted)
+        return self._alkaloids
+
+
+def _newest(counted):
     newest = {}
     for result in counted:
         held = newest.get(result.analyte)
-        if held is None or _newness(result.certificate) > _newness(held.certificate):
+        # (the same certificate is never newer than itself)
+        newer = held is None or (
+            result.certificate is not held.certificate
+            and _newness(result.certificate) > _newness(held.certificate)
+        )
+        if newer:
             newest[result.analyte] = result
-    judged = [_judge(q, newest, counted, product) for q in unique]
-    panels = [_panel(spec, judged, newest) for spec in panel_specs]
+    return newest
+
+
+def _picker(positions):
+    """A function taking the items at ``positions`` of a list, as a tuple."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    if positions:
+        (position,) = positions
+        return lambda items: (items[position],)
+    return lambda items: ()
+
+
+def _verdicts(judges, groups, panel_specs, entries, counted, product, as_of):
+    """One verdict per entry (distinct rules) for one batch's counted results."""
+    newest = _newest(counted)
+    batch = _Batch(counted, newest, product)
+    judged = [judge(batch) for judge in judges]
+    # Which judgements fail or cannot be judged, looked at once for every
+    # panel and entry (most batches have neither).
+    failing, unsure = set(), set()
+    for index, judgement in enumerate(judged):
+        outcome = judgement.outcome
+        if outcome == FAIL:
+            failing.add(index)
+        elif outcome == INDETERMINATE:
+            unsure.add(index)
+    found = [_found(needed, considered, newest) for needed, considered in groups]
+    panels = [_panel(spec, found, failing, unsure) for spec in panel_specs]
     accuracy = label_accuracy(newest.get(MITRAGYNINE), product)
     flagged = accuracy is not None and abs(accuracy - 100) > LABEL_TOLERANCE
+    tested = bool(counted)
     return [
         _verdict(
-            bool(counted),
-            tuple([judged[i] for i in positions]),
-            tuple([panels[i] for i in panel_positions]),
+            tested,
+            pick_judgements(judged),
+            pick_panels(panels),
             accuracy,
             flagged,
             as_of,
+            bool(failing) and not failing.isdisjoint(positions),
+            bool(unsure) and not unsure.isdisjoint(positions),
         )
-        for positions, panel_positions in entries
+        for pick_judgements, pick_panels, positions in entries
     ]
 
 
-def _verdict(tested, judgements, panels, accuracy, flagged, as_of):
-    outcomes = {j.outcome for j in judgements}
+def _verdict(tested, judgements, panels, accuracy, flagged, as_of, fails, unsure):
     if not tested:
         status, until = UNTESTED, None
-    elif FAIL in outcomes:
+    elif fails:
         status, until = FAILS_LIMITS, None
-    elif INDETERMINATE in outcomes or any(p.required and not p.present for p in panels):
+    elif unsure or any(p.required and not p.present for p in panels):
         status, until = INCOMPLETE, None
     else:
         deciding = [p for p in panels if p.required] or [p for p in panels if p.present]
         status, until = CURRENT, min((p.current_until for p in deciding), default=None)
-    return Verdict(
-        status=status,
-        as_of=as_of,
-        current_until=until,
-        panels=panels,
-        judgements=judgements,
-        label_accuracy=accuracy,
-        label_flagged=flagged,
+    # positional: in the order of Verdict's fields
+    return Verdict(status, as_of, until, panels, judgements, accuracy, flagged)
+
+
+def _found(needed, considered, newest):
+    """What a panel of these analytes finds among the newest results:
+    ``(present, missing analytes, oldest test date, certificates)``."""
+    found, missing = [], []
+    for analyte in considered:
+        result = newest.get(analyte)
+        if result is not None:
+            found.append(result)
+        elif needed:  # then ``considered`` is ``needed``
+            missing.append(analyte)
+    present = bool(found) and not missing
+    tested_on = min([r.certificate.tested_on for r in found]) if present else None
+    ids = {r.certificate.id for r in found}
+    return (
+        present,
+        tuple(missing),
+        tested_on,
+        tuple(sorted(ids)) if len(ids) > 1 else tuple(ids),
     )
 
 
-def _panel(spec, judged, newest):
-    name, required, needed, considered, positions, age = spec
-    found = [newest[a] for a in considered if a in newest]
-    missing = tuple(a for a in needed if a not in newest)
-    present = bool(found) and not missing
-    outcomes = {judged[i].outcome for i in positions}
-    if FAIL in outcomes:
+def _panel(spec, found, failing, unsure):
+    name, required, group, positions, age = spec
+    present, missing, tested_on, certificates = found[group]
+    if failing and not failing.isdisjoint(positions):
         within = False
-    elif not present or INDETERMINATE in outcomes:
+    elif not present or (unsure and not unsure.isdisjoint(positions)):
         within = None
     else:
         within = True
-    tested_on = min(r.certificate.tested_on for r in found) if present else None
+    # positional: in the order of PanelVerdict's fields
     return PanelVerdict(
-        panel=name,
-        required=required,
-        present=present,
-        within_limits=within,
-        tested_on=tested_on,
-        current_until=tested_on + age if present else None,
-        missing_analytes=missing,
-        certificates=tuple(sorted({r.certificate.id for r in found})),
+        name,
+        required,
+        present,
+        within,
+        tested_on,
+        None if tested_on is None else tested_on + age,
+        missing,
+        certificates,
     )
 
 
-def _judge(requirement, newest, counted, product):
+def _judge_for(requirement):
+    """The function that judges ``requirement`` for a batch (``_Batch``):
+    its basis and limit are looked at here, once per plan."""
     basis = requirement.basis
     if basis == "alkaloid_share":
-        return _judge_share(requirement, counted)
+        return lambda batch: _judge_share(requirement, batch.counted, batch.alkaloids())
     if basis == "alkaloid_total":
-        return _judge_total(requirement, counted)
-    result = newest.get(requirement.analyte)
-    if result is None:
-        return _judgement(requirement, MISSING)
+        return lambda batch: _judge_total(requirement, batch.counted, batch.alkaloids())
+    # One "missing" judgement per requirement, shared by every batch without
+    # a result for it (judgements are never changed once made).
+    missing = _judgement(requirement, MISSING)
+    analyte = requirement.analyte
+    if basis == "concentration" and requirement.limit is not None:
+        return _concentration_judge(requirement, missing)
     if basis == "qualitative":
-        return _judge_qualitative(requirement, result)
-    if requirement.limit is None:
-        return _judgement(requirement, REPORTED, result=result)
-    if basis == "concentration":
-        return _judge_number(requirement, result, grams=None)
-    if basis in ("per_serving", "per_day"):
-        grams = product.serving_size_g
-        if basis == "per_day" and grams is not None:
-            grams = grams * product.max_servings_per_day if product.max_servings_per_day else None
-        if grams is None:
-            note = "needs the serving size" if basis == "per_serving" else "needs the daily intake"
-            return _judgement(requirement, INDETERMINATE, result=result, note=note)
-        return _judge_number(requirement, result, grams=grams)
-    raise ValueError(f"Unknown basis '{basis}'")
+        judge = _judge_qualitative
+    elif requirement.limit is None:
+
+        def judge(requirement, result, product):
+            return _judgement(requirement, REPORTED, result=result)
+
+    elif basis in ("per_serving", "per_day"):
+        judge = _judge_per_intake
+    else:
+
+        def judge(requirement, result, product):
+            raise ValueError(f"Unknown basis '{basis}'")
+
+    def judged(batch):
+        result = batch.newest.get(analyte)
+        if result is None:
+            return missing
+        return judge(requirement, result, batch.product)
+
+    return judged
+
+
+def _concentration_judge(requirement, missing):
+    """The commonest requirement (a limit on a concentration), with a
+    measured number judged inline and anything else by ``_judge_number``."""
+    q = requirement
+    analyte, limit, strict = q.analyte, q.limit, q.comparison == "lt"
+    factors = {}  # the result's unit -> the factor to the limit's unit
+
+    def judged(batch):
+        result = batch.newest.get(analyte)
+        if result is None:
+            return missing
+        if result.qualifier:
+            return _judge_number(q, result, grams=None)
+        factor = factors.get(result.unit)
+        if factor is None:
+            factor = factors[result.unit] = units.factor(result.unit, q.unit)
+        measured = result.value * factor
+        passed = measured < limit if strict else measured <= limit
+        return Judgement(  # positional: in the order of Judgement's fields
+            analyte,
+            q.panel,
+            q.basis,
+            q.required,
+            PASS if passed else FAIL,
+            limit,
+            q.comparison,
+            q.unit,
+            measured,
+            result.certificate.id,
+            "",
+            "",
+        )
+
+    return judged
+
+
+def _judge_per_intake(requirement, result, product):
+    grams = product.serving_size_g
+    if requirement.basis == "per_day" and grams is not None:
+        grams = grams * product.max_servings_per_day if product.max_servings_per_day else None
+    if grams is None:
+        note = (
+            "needs the serving size"
+            if requirement.basis == "per_serving"
+            else "needs the daily intake"
+        )
+        return _judgement(requirement, INDETERMINATE, result=result, note=note)
+    return _judge_number(requirement, result, grams=grams)
 
 
 def _judgement(requirement, outcome, *, result=None, measured=None, note="", certificate=None):
@@ -486,7 +640,7 @@ def _judge_number(requirement, result, *, grams):
     return _judgement(requirement, outcome, result=result, measured=measured)
 
 
-def _judge_qualitative(requirement, result):
+def _judge_qualitative(requirement, result, product=None):
     if result.qualifier in ("absent", "ND"):
         return _judgement(requirement, PASS, result=result)
     if result.qualifier == "present":
@@ -509,9 +663,9 @@ def _amount(result):
     return result.value if result.qualifier == "" and result.value is not None else Decimal(0)
 
 
-def _judge_share(requirement, counted):
+def _judge_share(requirement, counted, ranked):
     target = requirement.analyte
-    for _certificate, alkaloids in _alkaloids_by_certificate(counted):
+    for _certificate, alkaloids in ranked:
         if target not in alkaloids or len(alkaloids) < 2:
             continue
         mine = alkaloids[target]
@@ -542,12 +696,11 @@ def _judge_share(requirement, counted):
     return _judgement(requirement, MISSING)
 
 
-def _judge_total(requirement, counted):
+def _judge_total(requirement, counted, ranked):
     reported = [r for r in counted if r.analyte == TOTAL_ALKALOIDS]
     if reported:
         newest = max(reported, key=lambda r: _newness(r.certificate))
         return _judge_number(requirement, newest, grams=None)
-    ranked = _alkaloids_by_certificate(counted)
     if not ranked:
         return _judgement(requirement, MISSING)
     certificate, alkaloids = ranked[0]

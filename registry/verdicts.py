@@ -9,6 +9,8 @@ so a reader never sees a verdict that disagrees with the data. Public pages
 read the stored rows only; nothing is evaluated on the read path.
 """
 
+import datetime as dt
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -16,6 +18,7 @@ import sys
 import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import batched
@@ -32,9 +35,11 @@ from vendors.signals import batches_changed
 from . import caching, evaluation
 from .evaluation import CertificateFacts, ProductFacts, RequirementSpec, ResultFacts, StandardSpec
 from .models import (
+    Analyte,
     BatchVerdict,
     Certificate,
     CertificateBatch,
+    Lab,
     Panel,
     ProductVerdict,
     Requirement,
@@ -85,73 +90,182 @@ def product_facts(product):
     )
 
 
+class _Reader:
+    """Reads a chunk's facts with plain SQL: this is the hot read path of a
+    full refresh (every result of every batch), where the ORM's per-row work
+    cost more than the judging. Values come out as the ORM gives them (its
+    own converters for decimals and dates on SQLite, which stores decimals
+    as floats), so a verdict is the same whichever path loaded it."""
+
+    def __init__(self):
+        self.decimal = _remembering(_converter(Result, "value_canonical"))
+        self.date = _remembering(dt.date.fromisoformat)
+        self.serving = _remembering(_converter(Product, "serving_size_g"))
+        self.label = _remembering(_converter(Product, "label_mitragynine_mg"))
+        self.analytes = {
+            pk: (code, panel, unit)
+            for pk, code, panel, unit in Analyte.objects.values_list("pk", "code", "panel", "unit")
+        }
+
+    def _rows(self, sql, params):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def products(self, ids):
+        """``{product: ProductFacts}``, and each product's batches, newest
+        first: ``{product: [(batch, on_sale)]}``."""
+        marks = ", ".join(["%s"] * len(ids))
+        serving, label = self.serving, self.label
+        products = {
+            pk: ProductFacts(form, serving(serving_size), servings, label(claim))
+            for pk, form, serving_size, servings, claim in self._rows(
+                f"SELECT id, form, serving_size_g, max_servings_per_day, label_mitragynine_mg "  # noqa: S608
+                f"FROM {Product._meta.db_table} WHERE id IN ({marks})",
+                ids,
+            )
+        }
+        batches = {pk: [] for pk in products}
+        for product_id, batch_id, on_sale in self._rows(
+            f"SELECT product_id, id, on_sale FROM {Batch._meta.db_table} "  # noqa: S608
+            f"WHERE product_id IN ({marks}) ORDER BY product_id, created DESC, id DESC",
+            ids,
+        ):
+            batches[product_id].append((batch_id, bool(on_sale)))
+        return products, batches
+
+    def results(self, batch_ids):
+        """Facts for every approved result on certificates naming these
+        batches: ``({batch: [ResultFacts]}, {batch: [certificate
+        fingerprint]})``. A fingerprint is a digest of a certificate's facts
+        and results as read, the stuff of the input digest."""
+        if not batch_ids:
+            return {}, {}
+        # Two plain index look-ups (by batch, then by certificate id) rather
+        # than one join: SQLite's planner otherwise walks every approved
+        # certificate.
+        links = self._rows(
+            f"SELECT batch_id, certificate_id FROM {CertificateBatch._meta.db_table} "  # noqa: S608
+            f"WHERE batch_id IN ({', '.join(['%s'] * len(batch_ids))})",
+            batch_ids,
+        )
+        wanted = sorted({c for _, c in links})
+        if not wanted:
+            return {}, {}
+        marks = ", ".join(["%s"] * len(wanted))
+        to_date = self.date
+        approved = Certificate.State.APPROVED
+        certificates, raw = {}, {}
+        for row in self._rows(
+            # Dates as text, parsed here once per distinct date: SQLite's
+            # driver would parse each one as it is fetched.
+            f"SELECT c.id, CAST(c.tested_on AS TEXT), CAST(c.issued_on AS TEXT), c.state, "  # noqa: S608
+            f"CAST(l.accredited_from AS TEXT), CAST(l.accredited_until AS TEXT) "
+            f"FROM {Certificate._meta.db_table} c "
+            f"JOIN {Lab._meta.db_table} l ON l.id = c.lab_id "
+            # Approval checked here, not in SQL: SQLite's planner would
+            # then walk every approved certificate by the state index
+            # instead of looking up these few by id.
+            f"WHERE c.id IN ({marks})",
+            wanted,
+        ):
+            pk, tested_on, issued_on, state, accredited_from, accredited_until = row
+            if state != approved:
+                continue
+            certificates[pk] = CertificateFacts(
+                pk,
+                to_date(tested_on),
+                state,
+                to_date(issued_on),
+                to_date(accredited_from),
+                to_date(accredited_until),
+            )
+            raw[pk] = [row]
+        by_certificate = {pk: [] for pk in certificates}
+        decimal = self.decimal
+        analytes = self.analytes
+        if certificates:
+            for row in self._rows(
+                f"SELECT certificate_id, analyte_id, value_canonical, qualifier, loq_canonical "  # noqa: S608
+                f"FROM {Result._meta.db_table} WHERE certificate_id IN "
+                f"({', '.join(['%s'] * len(certificates))}) ORDER BY certificate_id, analyte_id",
+                list(certificates),
+            ):
+                certificate_id, analyte_id, value, qualifier, loq = row
+                code, panel, unit = analytes[analyte_id]
+                by_certificate[certificate_id].append(
+                    ResultFacts(
+                        code,
+                        panel,
+                        certificates[certificate_id],
+                        None if value is None else decimal(value),
+                        qualifier,
+                        None if loq is None else decimal(loq),
+                        unit,
+                    )
+                )
+                raw[certificate_id].append(row)
+        fingerprints = {
+            pk: hashlib.blake2b(orjson.dumps(rows, default=_plain), digest_size=8).hexdigest()
+            for pk, rows in raw.items()
+        }
+        by_batch, prints = {}, {}
+        for batch_id, certificate_id in links:
+            if certificate_id in certificates:
+                by_batch.setdefault(batch_id, []).extend(by_certificate[certificate_id])
+                prints.setdefault(batch_id, []).append(fingerprints[certificate_id])
+        return by_batch, prints
+
+
+def _converter(model, name):
+    """The database's converters for a column, as the ORM applies them."""
+    from django.db.models.expressions import Col
+
+    field = model._meta.get_field(name)
+    column = Col(model._meta.db_table, field)
+    found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+
+    def convert(value):
+        for each in found:
+            value = each(value, column, connection)
+        return value
+
+    return convert
+
+
+def _remembering(convert, size=50_000):
+    """``convert`` for non-empty values, remembering what it gave: the same
+    numbers and dates recur across a registry's results, and converting a
+    stored decimal costs more than looking it up."""
+    known = {}
+
+    def converted(value):
+        if value is None:
+            return None
+        found = known.get(value)
+        if found is None:
+            if len(known) >= size:
+                known.clear()
+            found = known[value] = convert(value)
+        return found
+
+    return converted
+
+
 def _results_by_batch(batch_ids):
-    """Facts for every approved result on certificates naming these batches:
-    ``({batch: [ResultFacts]}, {batch: [certificate fingerprint]})``. A
-    fingerprint is a digest of a certificate's facts and results as read (in
-    any order), the stuff of the input digest."""
-    # Two plain index look-ups (by batch, then by certificate id) rather
-    # than one join: SQLite's planner otherwise walks every approved
-    # certificate.
-    links = list(
-        CertificateBatch.objects.filter(batch_id__in=batch_ids)
-        .order_by()
-        .values_list("batch_id", "certificate_id")
-    )
-    certificates, rows_of = {}, {}
-    for row in (
-        Certificate.objects.filter(pk__in={c for _, c in links}, state=Certificate.State.APPROVED)
-        .order_by()
-        .values_list(
-            "id",
-            "tested_on",
-            "issued_on",
-            "state",
-            "lab__accredited_from",
-            "lab__accredited_until",
-        )
-    ):
-        pk, tested_on, issued_on, state, accredited_from, accredited_until = row
-        certificates[pk] = CertificateFacts(
-            id=pk,
-            tested_on=tested_on,
-            issued_on=issued_on,
-            state=state,
-            lab_accredited_from=accredited_from,
-            lab_accredited_until=accredited_until,
-        )
-        rows_of[pk] = [row]
-    by_certificate = {pk: [] for pk in certificates}
-    for row in (
-        Result.objects.filter(certificate_id__in=certificates)
-        .order_by()
-        .values_list(
-            "certificate_id",
-            "analyte__code",
-            "analyte__panel",
-            "value_canonical",
-            "qualifier",
-            "loq_canonical",
-            "analyte__unit",
-        )
-    ):
-        certificate_id, code, panel, value, qualifier, loq, unit = row
-        by_certificate[certificate_id].append(
-            ResultFacts(code, panel, certificates[certificate_id], value, qualifier, loq, unit)
-        )
-        rows_of[certificate_id].append(row)
-    fingerprints = {
-        pk: hashlib.blake2b(
-            b"\n".join(sorted(orjson.dumps(row, default=_plain) for row in rows)), digest_size=8
-        ).hexdigest()
-        for pk, rows in rows_of.items()
-    }
-    by_batch, prints = {}, {}
-    for batch_id, certificate_id in links:
-        if certificate_id in certificates:
-            by_batch.setdefault(batch_id, []).extend(by_certificate[certificate_id])
-            prints.setdefault(batch_id, []).append(fingerprints[certificate_id])
-    return by_batch, prints
+    """``_Reader.results`` for these batches (tests and one-off callers)."""
+    return _Reader().results(list(batch_ids))
+
+
+def _hash(data):
+    """A short stable digest of bytes (the same in every process, which
+    ``hash`` is not)."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _hash_rows(first, rows):
+    """The digest of rows of plain column values, as they are written."""
+    return _hash(orjson.dumps((first, rows), default=_plain))
 
 
 def _digest(*parts):
@@ -175,15 +289,15 @@ ENGINE = hashlib.blake2b(
 
 def _standard_inputs(standards):
     return {
-        # Whether the standard is the default decides which judgements its
-        # rows keep (all, or only those that explain the verdict).
+        # Whether the standard is the default decides whether its rows keep
+        # the judgements that explain a product's verdict.
         standard.pk: _digest(
             ENGINE,
             spec.requirements,
             spec.max_age_days,
             spec.requires_accreditation,
             standard.is_default,
-        )
+        ).encode()
         for standard, spec in standards
     }
 
@@ -241,9 +355,17 @@ class _Judge:
         self.force = force
         self.by_standard = _standard_inputs(standards)
         self.default_id = next((s.pk for s, _ in standards if s.is_default), None)
-        self.every = evaluation.Plan([spec for _, spec in standards])
+        # (standard, the digest of its own inputs), in the standards' order
+        self.inputs = [(standard.pk, self.by_standard[standard.pk]) for standard, _ in standards]
+        self._plans = {}
+        self._reader = None
 
     def __call__(self, chunk):
+        with _no_cycle_collection():
+            return self._judge(list(chunk))
+
+    def _judge(self, chunk):
+        reader = self.reader()
         # The stored digests first, then the facts: a change committed in
         # between shows in both, and ``_store_checked`` sees the digests move.
         seen = {
@@ -252,84 +374,125 @@ class _Judge:
                 product_id__in=chunk
             ).values_list("product_id", "standard_id", "inputs", "outputs")
         }
-        products = {
-            pk: ProductFacts(form, serving, servings, label)
-            for pk, form, serving, servings, label in Product.objects.filter(
-                pk__in=chunk
-            ).values_list(
-                "pk", "form", "serving_size_g", "max_servings_per_day", "label_mitragynine_mg"
-            )
-        }
-        batches = {pk: [] for pk in products}
-        for product_id, batch_id, on_sale in (
-            Batch.objects.filter(product_id__in=chunk)
-            .order_by("product_id", "-created", "-id")
-            .values_list("product_id", "id", "on_sale")
-        ):
-            batches[product_id].append((batch_id, on_sale))
-        results, prints = _results_by_batch([b for mine in batches.values() for b, _ in mine])
+        products, batches = reader.products(chunk)
+        results, prints = reader.results([b for mine in batches.values() for b, _ in mine])
         judged = Judged(seen=seen)
-        rows = _Rows(self.default_id)
+        rows = _Rows()
+        panels, judgements, date = rows.encoder.panels, rows.encoder.judgements, rows.date
+        force, default_id, as_of = self.force, self.default_id, self.as_of
         for product_id, facts in products.items():
             mine = batches[product_id]
-            common = _digest(
-                facts, [(pk, on_sale, sorted(prints.get(pk, ()))) for pk, on_sale in mine]
+            common = orjson.dumps(
+                (
+                    facts.form,
+                    facts.serving_size_g,
+                    facts.max_servings_per_day,
+                    facts.label_mitragynine_mg,
+                    [(pk, on, sorted(prints.get(pk, ()))) for pk, on in mine],
+                ),
+                default=_plain,
             )
             todo = []
-            for standard, spec in self.standards:
-                inputs = _digest(common, self.by_standard[standard.pk])
-                if self.force or seen.get((product_id, standard.pk), ("",))[0] != inputs:
-                    todo.append((standard, spec, inputs))
+            for standard_id, standard_inputs in self.inputs:
+                inputs = _hash(common + standard_inputs)
+                if force or seen.get((product_id, standard_id), ("",))[0] != inputs:
+                    todo.append((standard_id, inputs))
             if not todo:
                 continue
-            plan = self.every
-            if len(todo) < len(self.standards):
-                plan = evaluation.Plan([spec for _, spec, _ in todo])
-            verdicts = [plan.evaluate(results.get(pk, ()), facts, self.as_of) for pk, _ in mine]
-            for index, (standard, _, inputs) in enumerate(todo):
-                batch_rows, on_sale = [], []
-                for (batch_id, batch_on_sale), verdict in zip(
-                    mine, (each[index] for each in verdicts), strict=True
-                ):
-                    batch_rows.append(rows.batch(batch_id, standard.pk, verdict))
-                    if batch_on_sale:
-                        on_sale.append((batch_id, verdict))
+            plan = self.plan(tuple(standard_id for standard_id, _ in todo))
+            verdicts = [plan.evaluate(results.get(pk, ()), facts, as_of) for pk, _ in mine]
+            for index, (standard_id, inputs) in enumerate(todo):
+                mine_now = [each[index] for each in verdicts]
+                on_sale = [
+                    (batch_id, verdict)
+                    for (batch_id, batch_on_sale), verdict in zip(mine, mine_now, strict=True)
+                    if batch_on_sale
+                ]
                 combined = evaluation.combine([(v.status, v.current_until) for _, v in on_sale])
                 deciding, verdict = (
                     on_sale[combined.deciding] if combined.deciding is not None else (None, None)
                 )
+                # The row that explains the product's verdict keeps each
+                # result against its limit (see ``_Rows``).
+                explained = deciding if standard_id == default_id else None
+                batch_rows = [
+                    (
+                        batch_id,
+                        standard_id,
+                        v.status,
+                        None if v.current_until is None else date(v.current_until),
+                        panels(v),
+                        judgements(v.judgements) if batch_id == explained else "[]",
+                        v.label_accuracy,
+                    )
+                    for (batch_id, _), v in zip(mine, mine_now, strict=True)
+                ]
                 product_row = rows.product(combined, deciding, verdict)
-                judged.add(product_id, standard.pk, inputs, product_row, batch_rows, self.force)
+                judged.add(product_id, standard_id, inputs, product_row, batch_rows, force)
         return judged
+
+    def reader(self):
+        # Made on first use, in the process that reads (a forked worker, say).
+        if self._reader is None:
+            self._reader = _Reader()
+        return self._reader
+
+    def plan(self, standard_ids):
+        """The plan judging these standards (all of them, or those whose
+        inputs changed for a product), made once per set."""
+        found = self._plans.get(standard_ids)
+        if found is None:
+            wanted = set(standard_ids)
+            found = self._plans[standard_ids] = evaluation.Plan(
+                [spec for standard, spec in self.standards if standard.pk in wanted]
+            )
+        return found
+
+
+@contextmanager
+def _no_cycle_collection():
+    """Judging a chunk allocates many small objects that reference counting
+    frees (verdicts hold no cycles); the cycle collector, run every few
+    hundred allocations, cost a third of the judging. It is paused for a
+    chunk and runs after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Rows:
-    """Encodes verdicts as the columns stored (without keys and stamps)."""
+    """Encodes verdicts as the columns stored (without keys and stamps).
 
-    def __init__(self, default_id):
-        self.default_id = default_id
+    Each result against its limit is kept where a page reads it: on the
+    default standard's row of the batch that decides a product's verdict,
+    which the product page explains result by result. Every other row keeps
+    the verdict, its dates and its panels (what the pages and the API read).
+    Judgements nobody reads were two fifths of a full refresh's writes, and
+    most of its encoding."""
+
+    def __init__(self):
         self.encoder = _Encoder()
-        self.ops = connection.ops
-
-    def batch(self, batch_id, standard_id, v):
-        return (
-            batch_id,
-            standard_id,
-            v.status,
-            self.ops.adapt_datefield_value(v.current_until),
-            self.encoder.panels(v),
-            self.encoder.array(_judgements_kept(v, standard_id, self.default_id)),
-            self.ops.adapt_decimalfield_value(v.label_accuracy, 7, 1),
-        )
+        self.date = connection.ops.adapt_datefield_value
 
     def product(self, combined, batch_id, verdict):
         return (
             combined.status,
-            self.ops.adapt_datefield_value(combined.current_until),
+            None if combined.current_until is None else self.date(combined.current_until),
             batch_id,
             self.encoder.panels(verdict),
-            *_panel_dates(verdict),
+            *self.panel_dates(verdict),
         )
+
+    def panel_dates(self, verdict):
+        if verdict is None:
+            return NO_PANEL_DATES
+        present = {p.panel: p.current_until for p in verdict.panels if p.present}
+        date = self.date
+        return [None if present.get(p) is None else date(present[p]) for p in PANELS]
 
 
 @dataclass
@@ -347,7 +510,7 @@ class Judged:
         """A product's rows under one standard, written only if they differ
         from those stored (by digest; ``force`` writes them all): new inputs
         that judge the same keep their rows and only record the new inputs."""
-        outputs = _digest(product_row, batch_rows)
+        outputs = _hash_rows(product_row, batch_rows)
         was = self.seen.get((product_id, standard_id))
         if not force and was is not None and was[1] == outputs:
             if was[0] != inputs:
@@ -414,17 +577,22 @@ def _plain(value):
 
 
 class _Encoder:
-    """JSON for the stored rows: the evaluation's dataclasses encoded by
-    orjson field by field (the same keys and values ``as_dict`` gives, which
-    a test holds it to), each tuple once per chunk, since a product row
-    repeats its deciding batch's panels."""
+    """JSON for the stored rows, with the keys and values ``as_dict`` gives
+    (a test holds it to that). Written out here rather than by a general
+    encoder because this is the hot path of a full refresh: orjson reads a
+    slotted dataclass several times slower than it writes the text below.
+    Each panel, judgement and tuple of them is encoded once per chunk (the
+    standards of a batch share panels, batches share their "missing"
+    judgements, a product row repeats its deciding batch's panels)."""
 
     def __init__(self):
-        # id(tuple) -> (tuple, JSON). The tuple is held so that its id is not
-        # reused by another while the memo lives.
+        # id(object) -> (object, JSON). The object is held so that its id is
+        # not reused by another while the memo lives.
         self._memo = {}
+        self._texts = {}  # str or date -> its JSON (codes, units, notes, dates: few)
 
     def array(self, items):
+        """Any tuple or list of plain values or the evaluation's dataclasses."""
         if isinstance(items, tuple):
             held = self._memo.get(id(items))
             if held is None:
@@ -433,14 +601,75 @@ class _Encoder:
         return orjson.dumps(items, default=_plain).decode()
 
     def panels(self, verdict):
-        return self.array(verdict.panels) if verdict else "[]"
+        return self._list(verdict.panels, self._panel) if verdict else "[]"
+
+    def judgements(self, items):
+        return self._list(items, self._judgement)
+
+    def _list(self, items, encode):
+        held = self._memo.get(id(items))
+        if held is None:
+            text = "[" + ",".join([encode(item) for item in items]) + "]"
+            held = self._memo[id(items)] = (items, text)
+        return held[1]
+
+    def _text(self, text):
+        found = self._texts.get(text)
+        if found is None:
+            found = self._texts[text] = orjson.dumps(text).decode()
+        return found
+
+    def _date(self, day):
+        found = self._texts.get(day)
+        if found is None:
+            found = self._texts[day] = "null" if day is None else f'"{day.isoformat()}"'
+        return found
+
+    def _panel(self, p):
+        held = self._memo.get(id(p))
+        if held is None:
+            text, date = self._text, self._date
+            missing = ",".join([text(a) for a in p.missing_analytes])
+            certificates = ",".join([str(int(c)) for c in p.certificates])
+            encoded = (
+                f'{{"panel":{text(p.panel)},"required":{_JSON[p.required]},'
+                f'"present":{_JSON[p.present]},"within_limits":{_JSON[p.within_limits]},'
+                f'"tested_on":{date(p.tested_on)},"current_until":{date(p.current_until)},'
+                f'"missing_analytes":[{missing}],"certificates":[{certificates}]}}'
+            )
+            held = self._memo[id(p)] = (p, encoded)
+        return held[1]
+
+    def _judgement(self, j):
+        held = self._memo.get(id(j))
+        if held is None:
+            text = self._text
+            certificate = "null" if j.certificate is None else str(int(j.certificate))
+            encoded = (
+                f'{{"analyte":{text(j.analyte)},"panel":{text(j.panel)},'
+                f'"basis":{text(j.basis)},"required":{_JSON[j.required]},'
+                f'"outcome":{text(j.outcome)},"limit":{_json_decimal(j.limit)},'
+                f'"comparison":{text(j.comparison)},"unit":{text(j.unit)},'
+                f'"measured":{_json_decimal(j.measured)},"certificate":{certificate},'
+                f'"note":{text(j.note)},"qualifier":{text(j.qualifier)}}}'
+            )
+            held = self._memo[id(j)] = (j, encoded)
+        return held[1]
+
+
+_JSON = {True: "true", False: "false", None: "null"}
+
+
+def _json_decimal(value):
+    # As ``Judgement.as_dict``: a plain decimal string, never an exponent.
+    return "null" if value is None else f'"{format(value, "f")}"'
 
 
 def _upsert(table, key, columns, rows):
     """Insert or update ``rows``. Raw SQL because this is the one hot write
     path (a full refresh writes a row per batch and standard); both SQLite
-    and PostgreSQL speak ``ON CONFLICT``. SQLite takes several hundred rows
-    to a statement. PostgreSQL takes them by ``COPY`` into a scratch table,
+    and PostgreSQL speak ``ON CONFLICT``. SQLite runs one prepared statement
+    per row (``executemany``). PostgreSQL takes them by ``COPY`` into a scratch table,
     then one ``INSERT … SELECT``: a statement per row, or many rows bound in
     one, spent its time binding and parsing (3,500 product rows: 0.6 s by
     statements, 0.15 s by ``COPY``)."""
@@ -465,25 +694,9 @@ def _upsert(table, key, columns, rows):
             )
             cursor.execute("DROP TABLE incoming_verdicts")
             return
-        width = len(key) + len(columns)
-        one = "(" + ", ".join(["%s"] * width) + ")"
-        per = max(1, min(UPSERT_ROWS, (connection.features.max_query_params or 999) // width))
-        for group in batched(rows, per):
-            values = ", ".join([one] * len(group))
-            sql = f"INSERT INTO {table} ({names}) VALUES {values} {conflict}"  # noqa: S608
-            cursor.execute(sql, [value for row in group for value in row])
-
-
-UPSERT_ROWS = 500  # rows to a statement on SQLite
-
-
-def _judgements_kept(verdict, standard_id, default_id):
-    """Each result against its limit is kept under the default standard only:
-    the product page shows it for the batch that decides the verdict. Under
-    the others the row keeps the verdict and its panels (what the pages and
-    the API read); storing judgements nobody reads made up two fifths of a
-    full refresh's writes."""
-    return verdict.judgements if standard_id == default_id else ()
+        # One statement, prepared once and run per row: SQLite's own loop.
+        marks = ", ".join(["%s"] * (len(key) + len(columns)))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", rows)  # noqa: S608
 
 
 BATCH_KEY = ["batch_id", "standard_id"]
@@ -504,12 +717,7 @@ PRODUCT_COLUMNS = [
 ]
 
 
-def _panel_dates(verdict):
-    if verdict is None:
-        return [None] * len(PANELS)
-    present = {p.panel: p.current_until for p in verdict.panels if p.present}
-    adapt = connection.ops.adapt_datefield_value
-    return [adapt(present.get(p)) for p in PANELS]
+NO_PANEL_DATES = (None,) * len(PANELS)
 
 
 class Refreshed(NamedTuple):
@@ -569,6 +777,9 @@ _worker_judge = None  # the judge a worker process was started with
 def _start_worker(judge):
     global _worker_judge  # noqa: PLW0603 - one per worker process, set once
     _worker_judge = judge
+    # What the worker inherited (Django, the judge) lives as long as it does:
+    # the cycle collector need not look at it again.
+    gc.freeze()
 
 
 def _judge_in_worker(chunk):

@@ -307,14 +307,75 @@ def test_stored_json_is_what_as_dict_says(db):
     verdict = verdicts.evaluation.evaluate(results, facts, standards[0][1], timezone.localdate())
     encoder = verdicts._Encoder()
     assert json.loads(encoder.panels(verdict)) == [p.as_dict() for p in verdict.panels]
-    assert json.loads(encoder.array(verdict.judgements)) == [
+    assert json.loads(encoder.judgements(verdict.judgements)) == [
         j.as_dict() for j in verdict.judgements
     ]
-    lead = next(j for j in json.loads(encoder.array(verdict.judgements)) if j["analyte"] == "lead")
+    lead = next(
+        j for j in json.loads(encoder.judgements(verdict.judgements)) if j["analyte"] == "lead"
+    )
     assert "E" not in lead["measured"]  # a plain decimal, never 1E-1
     assert float(lead["measured"]) == 0.1
     stored = BatchVerdict.objects.get(batch=batch, standard=standards[0][0])
     assert stored.judgements == [j.as_dict() for j in verdict.judgements]
+
+
+def test_the_refresh_reads_the_facts_the_orm_reads(db):
+    """A full refresh reads results with plain SQL (its hot path); the facts
+    must be those the ORM gives: exact decimals with the field's places,
+    dates, the lab's accreditation, approved certificates only."""
+    from registry.evaluation import CertificateFacts, ProductFacts, ResultFacts
+    from registry.models import Certificate, Result
+    from vendors.models import Product
+
+    batch = BatchFactory(product__serving_size_g="2.5", product__label_mitragynine_mg="37.5")
+    approved = certificate(
+        batch,
+        results=full_panel_results(
+            lead={"value": "0.000123", "unit": "ppm"},
+            cadmium={"qualifier": "<LOQ", "loq": "0.05", "unit": "ppm"},
+        ),
+    )
+    certificate(batch, approve=False, results=full_results())
+    product = Product.objects.get(pk=batch.product_id)  # as stored
+    facts, batches = verdicts._Reader().products([product.pk])
+    assert facts == {product.pk: verdicts.product_facts(product)}
+    assert facts[product.pk] == ProductFacts(
+        product.form,
+        product.serving_size_g,
+        product.max_servings_per_day,
+        product.label_mitragynine_mg,
+    )
+    assert batches == {product.pk: [(batch.pk, True)]}
+    results = verdicts._Reader().results([batch.pk])[0][batch.pk]
+    stored = Certificate.objects.select_related("lab").get(pk=approved.pk)
+    expected_certificate = CertificateFacts(
+        stored.pk,
+        stored.tested_on,
+        stored.state,
+        stored.issued_on,
+        stored.lab.accredited_from,
+        stored.lab.accredited_until,
+    )
+    expected = sorted(
+        (
+            ResultFacts(
+                r.analyte.code,
+                r.analyte.panel,
+                expected_certificate,
+                r.value_canonical,
+                r.qualifier,
+                r.loq_canonical,
+                r.analyte.unit,
+            )
+            for r in Result.objects.filter(certificate=approved).select_related("analyte")
+        ),
+        key=lambda r: r.analyte,
+    )
+    assert sorted(results, key=lambda r: r.analyte) == expected
+    lead = next(r for r in results if r.analyte == "lead")
+    assert str(lead.value) == str(
+        Result.objects.get(certificate=approved, analyte__code="lead").value_canonical
+    )
 
 
 def test_the_encoder_never_mistakes_a_new_tuple_for_a_freed_one():
@@ -330,10 +391,41 @@ def test_the_encoder_never_mistakes_a_new_tuple_for_a_freed_one():
         ]
 
 
+def test_judgements_are_kept_on_the_row_the_product_page_explains(db):
+    """The product page explains the verdict under the default standard
+    result by result, for the batch on sale that decides it: that row keeps
+    each result against its limit; the product's other batches, and other
+    standards' rows, keep none. When another batch comes to decide, the
+    judgements move with it."""
+    product = BatchFactory(on_sale=False).product
+    older = product.batches.get()
+    deciding = BatchFactory(product=product)
+    for batch in (older, deciding):
+        certificate(batch, results=full_results())
+
+    def kept():
+        return {
+            (row.batch_id, row.standard.is_default): len(row.judgements)
+            for row in BatchVerdict.objects.filter(batch__product=product).select_related(
+                "standard"
+            )
+        }
+
+    assert ProductVerdict.objects.get(product=product, standard__is_default=True).batch_id == (
+        deciding.pk
+    )
+    assert {key for key, count in kept().items() if count} == {(deciding.pk, True)}
+    assert kept()[(deciding.pk, True)] >= 9  # every baseline requirement
+    services.set_on_sale(deciding, False)
+    services.set_on_sale(older, True)
+    assert {key for key, count in kept().items() if count} == {(older.pk, True)}
+
+
 def test_a_new_default_standard_gets_every_judgement_stored(db):
-    """The default standard's rows keep every judgement (the product page
-    shows each result against its limit), the others none, even when they
-    fail: making another standard the default must rewrite its rows."""
+    """The default standard's deciding row keeps every judgement (the
+    product page shows each result against its limit), the others none, even
+    when they fail: making another standard the default must rewrite its
+    rows."""
     from registry.models import Standard
 
     batch = BatchFactory()
