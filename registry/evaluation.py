@@ -369,18 +369,38 @@ class _Batch:
     result per analyte, the product, and (worked out when first asked) its
     alkaloids grouped by certificate."""
 
-    __slots__ = ("counted", "newest", "product", "_alkaloids")
+    __slots__ = ("counted", "newest", "product", "_alkaloids", "_shares")
 
     def __init__(self, counted, newest, product):
         self.counted = counted
         self.newest = newest
         self.product = product
         self._alkaloids = None
+        self._shares = None
 
     def alkaloids(self):
         if self._alkaloids is None:
             self._alkaloids = _alkaloids_by_certificate(self.counted)
         return self._alkaloids
+
+    def share(self, analyte):
+        """``_share_of`` this analyte, worked out once for every standard
+        with a share rule on it (they differ in the limit only)."""
+        if self._shares is None:
+            self._shares = {}
+        found = self._shares.get(analyte)
+        if found is None:
+            found = self._shares[analyte] = _share_of(analyte, self.counted, self.alkaloids())
+        return found
+
+    def intake(self, per_day):
+        """Grams of product in a serving, or in a day's servings; ``None``
+        when the product does not say."""
+        grams = self.product.serving_size_g
+        if per_day and grams is not None:
+            servings = self.product.max_servings_per_day
+            grams = grams * servings if servings else None
+        return grams
 
 
 def _newest(counted):
@@ -407,6 +427,9 @@ def _picker(positions):
     return lambda items: ()
 
 
+_NONE = frozenset()
+
+
 def _verdicts(judges, groups, panel_specs, entries, counted, product, as_of):
     """One verdict per entry (distinct rules) for one batch's counted results."""
     newest = _newest(counted)
@@ -414,13 +437,13 @@ def _verdicts(judges, groups, panel_specs, entries, counted, product, as_of):
     judged = [judge(batch) for judge in judges]
     # Which judgements fail or cannot be judged, looked at once for every
     # panel and entry (most batches have neither).
-    failing, unsure = set(), set()
-    for index, judgement in enumerate(judged):
-        outcome = judgement.outcome
-        if outcome == FAIL:
-            failing.add(index)
-        elif outcome == INDETERMINATE:
-            unsure.add(index)
+    outcomes = [j.outcome for j in judged]
+    failing = {i for i, o in enumerate(outcomes) if o == FAIL} if FAIL in outcomes else _NONE
+    unsure = (
+        {i for i, o in enumerate(outcomes) if o == INDETERMINATE}
+        if INDETERMINATE in outcomes
+        else _NONE
+    )
     found = [_found(needed, considered, newest) for needed, considered in groups]
     panels = [_panel(spec, found, failing, unsure) for spec in panel_specs]
     accuracy = label_accuracy(newest.get(MITRAGYNINE), product)
@@ -503,7 +526,7 @@ def _judge_for(requirement):
     its basis and limit are looked at here, once per plan."""
     basis = requirement.basis
     if basis == "alkaloid_share":
-        return lambda batch: _judge_share(requirement, batch.counted, batch.alkaloids())
+        return lambda batch: _judge_share(requirement, batch.share(requirement.analyte))
     if basis == "alkaloid_total":
         return lambda batch: _judge_total(requirement, batch.counted, batch.alkaloids())
     # One "missing" judgement per requirement, shared by every batch without
@@ -512,6 +535,8 @@ def _judge_for(requirement):
     analyte = requirement.analyte
     if basis == "concentration" and requirement.limit is not None:
         return _concentration_judge(requirement, missing)
+    if basis in ("per_serving", "per_day") and requirement.limit is not None:
+        return _intake_judge(requirement, missing)
     if basis == "qualitative":
         judge = _judge_qualitative
     elif requirement.limit is None:
@@ -519,8 +544,6 @@ def _judge_for(requirement):
         def judge(requirement, result, product):
             return _judgement(requirement, REPORTED, result=result)
 
-    elif basis in ("per_serving", "per_day"):
-        judge = _judge_per_intake
     else:
 
         def judge(requirement, result, product):
@@ -571,18 +594,48 @@ def _concentration_judge(requirement, missing):
     return judged
 
 
-def _judge_per_intake(requirement, result, product):
-    grams = product.serving_size_g
-    if requirement.basis == "per_day" and grams is not None:
-        grams = grams * product.max_servings_per_day if product.max_servings_per_day else None
-    if grams is None:
-        note = (
-            "needs the serving size"
-            if requirement.basis == "per_serving"
-            else "needs the daily intake"
+def _intake_judge(requirement, missing):
+    """A limit per serving or per day: the concentration times the grams
+    taken (``_in_limit_unit``), a measured number judged inline."""
+    q = requirement
+    analyte, limit, strict = q.analyte, q.limit, q.comparison == "lt"
+    per_day = q.basis == "per_day"
+    note = "needs the daily intake" if per_day else "needs the serving size"
+    factors = {}  # the result's unit -> the factor to mg per g; "mg" -> mg to the limit's unit
+
+    def judged(batch):
+        result = batch.newest.get(analyte)
+        if result is None:
+            return missing
+        grams = batch.intake(per_day)
+        if grams is None:
+            return _judgement(q, INDETERMINATE, result=result, note=note)
+        if result.qualifier:
+            return _judge_number(q, result, grams=grams)
+        to_mg = factors.get(result.unit)
+        if to_mg is None:
+            to_mg = factors[result.unit] = units.factor(result.unit, "mg/g")
+        to_limit = factors.get("mg")
+        if to_limit is None:
+            to_limit = factors["mg"] = units.factor("mg", q.unit)
+        measured = result.value * to_mg * grams * to_limit
+        passed = measured < limit if strict else measured <= limit
+        return Judgement(  # positional: in the order of Judgement's fields
+            analyte,
+            q.panel,
+            q.basis,
+            q.required,
+            PASS if passed else FAIL,
+            limit,
+            q.comparison,
+            q.unit,
+            measured,
+            result.certificate.id,
+            "",
+            "",
         )
-        return _judgement(requirement, INDETERMINATE, result=result, note=note)
-    return _judge_number(requirement, result, grams=grams)
+
+    return judged
 
 
 def _judgement(requirement, outcome, *, result=None, measured=None, note="", certificate=None):
@@ -663,33 +716,50 @@ def _amount(result):
     return result.value if result.qualifier == "" and result.value is not None else Decimal(0)
 
 
-def _judge_share(requirement, counted, ranked):
-    target = requirement.analyte
+def _share_of(target, counted, ranked):
+    """What the newest counted certificate reporting ``target`` beside
+    another alkaloid says of its share of the alkaloids measured there:
+    ``(kind, its result, the share in %)``, the share exact (rounded only
+    when shown)."""
     for _certificate, alkaloids in ranked:
         if target not in alkaloids or len(alkaloids) < 2:
             continue
         mine = alkaloids[target]
         others = sum((_amount(r) for a, r in alkaloids.items() if a != target), Decimal(0))
         if mine.qualifier == "ND":
-            return _judgement(requirement, PASS, result=mine, measured=Decimal(0))
+            return ("nd", mine, Decimal(0))
         if mine.qualifier == "<LOQ":
             if mine.loq is None or others + mine.loq == 0:
-                return _judgement(requirement, INDETERMINATE, result=mine, note="below LOQ")
-            upper = mine.loq * 100 / (others + mine.loq)
-            outcome = (
-                PASS
-                if within(upper, requirement.limit, requirement.comparison)
-                else (INDETERMINATE)
-            )
-            return _judgement(requirement, outcome, result=mine, measured=_round(upper))
+                return ("below-loq", mine, None)
+            return ("upper", mine, mine.loq * 100 / (others + mine.loq))
         amount = _amount(mine)
         total = others + amount
         if total == 0:
-            return _judgement(requirement, INDETERMINATE, result=mine, note="no alkaloids measured")
-        share = amount * 100 / total
-        outcome = PASS if within(share, requirement.limit, requirement.comparison) else FAIL
-        return _judgement(requirement, outcome, result=mine, measured=_round(share))
+            return ("nothing", mine, None)
+        return ("share", mine, amount * 100 / total)
     if any(r.analyte == target for r in counted):
+        return ("alone", None, None)
+    return ("missing", None, None)
+
+
+def _judge_share(requirement, share):
+    kind, mine, value = share
+    if kind == "nd":
+        return _judgement(requirement, PASS, result=mine, measured=value)
+    if kind == "below-loq":
+        return _judgement(requirement, INDETERMINATE, result=mine, note="below LOQ")
+    if kind == "upper":
+        # A <LOQ 7-OH may be anywhere up to its LOQ: it passes only if its
+        # upper bound does, and never fails on a bound.
+        inside = within(value, requirement.limit, requirement.comparison)
+        outcome = PASS if inside else INDETERMINATE
+        return _judgement(requirement, outcome, result=mine, measured=_round(value))
+    if kind == "nothing":
+        return _judgement(requirement, INDETERMINATE, result=mine, note="no alkaloids measured")
+    if kind == "share":
+        outcome = PASS if within(value, requirement.limit, requirement.comparison) else FAIL
+        return _judgement(requirement, outcome, result=mine, measured=_round(value))
+    if kind == "alone":
         return _judgement(
             requirement, INDETERMINATE, note="no certificate reports it beside other alkaloids"
         )

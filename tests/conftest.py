@@ -1,11 +1,18 @@
 import datetime as dt
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from registry.catalogue import Catalogue
 
 from . import factories
+
+# Property tests check what holds, not how fast: Hypothesis's per-example
+# deadline is a timed test, which fails at random on a busy machine (speed
+# is measured by the benchmarks, never by a test).
+hypothesis_settings.register_profile("registry", deadline=None)
+hypothesis_settings.load_profile("registry")
 
 
 @pytest.fixture(autouse=True)
