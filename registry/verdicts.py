@@ -93,9 +93,10 @@ def product_facts(product):
 class _Reader:
     """Reads a chunk's facts with plain SQL: this is the hot read path of a
     full refresh (every result of every batch), where the ORM's per-row work
-    cost more than the judging. Values come out as the ORM gives them (its
-    own converters for decimals and dates on SQLite, which stores decimals
-    as floats), so a verdict is the same whichever path loaded it."""
+    cost more than the judging. Values come out as the ORM gives them
+    (decimals through the ORM's own converters: SQLite stores them as
+    floats), so a verdict is the same whichever path loaded the facts; a
+    test holds the two to that."""
 
     def __init__(self):
         self.decimal = _remembering(_converter(Result, "value_canonical"))
