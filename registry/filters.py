@@ -4,14 +4,14 @@ import datetime as dt
 
 import django_filters
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from vendors.models import Batch, Product, barcodes, fold_accents, normalize_lot
 
-from .models import Certificate, Lab, Panel, VerdictStatus
+from .models import Certificate, CertificateBatch, Lab, Panel, VerdictStatus
 
 
 def search_vector():
@@ -133,10 +133,13 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(words | exact)
 
     def _certified(self, queryset, **conditions):
-        approved = Certificate.objects.approved().filter(
-            batches__product=OuterRef("pk"), **conditions
-        )
-        return queryset.filter(Exists(approved))
+        """Products with a batch covered by an approved certificate meeting
+        ``conditions``: the certificates are found once (by the lab's or the
+        test date's index) and their products collected, where a correlated
+        EXISTS made SQLite walk a lab's every certificate for each product."""
+        approved = Certificate.objects.approved().filter(**conditions)
+        covered = CertificateBatch.objects.filter(certificate__in=approved)
+        return queryset.filter(pk__in=covered.values("batch__product_id"))
 
     @extend_schema_field(OpenApiTypes.STR)  # a lab's slug
     def filter_lab(self, queryset, name, value):

@@ -279,7 +279,14 @@ class Certificate(models.Model):
 
     class Meta:
         ordering = ["-tested_on", "-id"]
-        indexes = [models.Index(fields=["state", "created"])]
+        indexes = [
+            models.Index(fields=["state", "created"]),  # the review queue
+            # Public reads at scale: recent approvals (home), certificates
+            # per lab (labs page, the lab filter), tested since (filters).
+            models.Index(fields=["state", "decided_at"], name="certificate_decided"),
+            models.Index(fields=["lab", "state"], name="certificate_lab_state"),
+            models.Index(fields=["state", "tested_on"], name="certificate_tested"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(state__in=["pending", "approved", "rejected", "withdrawn"]),

@@ -341,3 +341,29 @@ def test_a_new_release_never_serves_the_old_pages(client, db, settings):
         assert client.get(url)["X-Cache"] == "miss"
     finally:
         caching.release.cache_clear()
+
+
+def test_the_lab_and_tested_within_filters_count_approved_certificates_only(client, db):
+    """The lab filter and "tested within N days" list the products with a
+    batch covered by an approved certificate of that lab or date; a pending
+    upload from the same lab, or an old test, does not put a product there."""
+    from .factories import LabFactory
+
+    today = timezone.localdate()
+    lab, other = LabFactory(name="Alpha Lab"), LabFactory(name="Beta Lab")
+    recent, old, pending_only = BatchFactory(), BatchFactory(), BatchFactory()
+    certificate(recent, results=full_panel_results(), lab=lab)
+    certificate(
+        old, results=full_panel_results(), lab=other, tested_on=today - dt.timedelta(days=200)
+    )
+    certificate(pending_only, results=full_panel_results(), lab=lab, approve=False)
+
+    def listed(params):
+        page = client.get("/products/", params).content.decode()
+        return {b for b in (recent, old, pending_only) if b.product.get_absolute_url() in page}
+
+    assert listed({"lab": lab.slug}) == {recent}
+    assert listed({"lab": other.slug}) == {old}
+    assert listed({"tested_within": 30}) == {recent}
+    assert listed({"tested_within": 365}) == {recent, old}
+    assert listed({"lab": other.slug, "tested_within": 30}) == set()
