@@ -58,6 +58,8 @@ class Vendor(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Lists are sorted by vendor name (the catalogue's default order).
+        indexes = [models.Index(fields=["name"], name="vendor_name")]
 
     def __str__(self):
         return self.name
@@ -142,6 +144,9 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["vendor__name", "name"]
+        # With ``vendor_name``, the catalogue's order (vendor name, name) is
+        # walked from the indexes instead of sorting every product.
+        indexes = [models.Index(fields=["vendor", "name"], name="product_vendor_name")]
         constraints = [
             models.UniqueConstraint(fields=["vendor", "slug"], name="unique_product_slug"),
             models.CheckConstraint(

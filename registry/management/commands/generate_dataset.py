@@ -15,7 +15,7 @@ import sys
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from registry import coa_pdf, uploads, verdicts
@@ -74,6 +74,12 @@ class Command(BaseCommand):
         if not options["no_verdicts"]:
             self.stdout.write("computing verdicts…")
             verdicts.refresh_all(progress=progress, workers=os.cpu_count() or 1)
+        # Bulk inserts leave the planner's statistics behind (PostgreSQL's
+        # autovacuum would catch up later, SQLite never does); without them
+        # SQLite sorts every product for a page of the catalogue instead of
+        # walking the vendor-name and product indexes.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         self.stdout.write(f"generated {n} products, about {n * per} batches")
 
     def _labs(self, today):
