@@ -1,6 +1,7 @@
 """Benchmark: public pages served by gunicorn against a trivial view.
 
     .venv/bin/python benchmarks/pages.py [--products 50000] [--duration 10]
+    .venv/bin/python benchmarks/pages.py --existing --database-url sqlite:////path/db.sqlite3
 
 Builds a data set with ``generate_dataset`` in a fresh SQLite database (or
 --database-url), collects static files, starts gunicorn on loopback twice —
@@ -85,6 +86,11 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="serve the data already in --database-url (migrated, not regenerated)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -101,15 +107,18 @@ def main():
         "CSRF_COOKIE_SECURE": "0",
         "SECURE_HSTS_SECONDS": "0",
     }
+    if args.existing and not args.database_url:
+        raise SystemExit("--existing needs --database-url")
     started = time.monotonic()
     run([PY, "manage.py", "migrate", "-v0"], env)
     run([PY, "manage.py", "collectstatic", "--noinput", "-v0"], env)
-    run(
-        [PY, "manage.py", "generate_dataset", "--products", str(args.products)],
-        env,
-        stdout=subprocess.DEVNULL,
-    )
-    print(f"data set of {args.products} products ready in {time.monotonic() - started:.0f} s")
+    if not args.existing:
+        run(
+            [PY, "manage.py", "generate_dataset", "--products", str(args.products)],
+            env,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"data set of {args.products} products ready in {time.monotonic() - started:.0f} s")
     product = (
         subprocess.run(
             [
