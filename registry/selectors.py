@@ -152,13 +152,16 @@ def product_certificate_ids(product):
 
 def certificate_history(product, limit=20, ids=None):
     """Published certificates of a product's batches, newest first, with the
-    events that changed them (withdrawals and their reasons included)."""
+    lots they cover; a withdrawn one carries its reason (each certificate's
+    page has its full history). The document's text and extraction stay
+    unread: a certificate's text layer runs to kilobytes."""
     ids = product_certificate_ids(product) if ids is None else ids
     return list(
         Certificate.objects.public()
         .filter(pk__in=ids)
         .select_related("lab")
-        .prefetch_related("events", "batches")
+        .defer("document_text", "extracted", "flags")
+        .prefetch_related("batches")
         .order_by("-tested_on", "-id")[:limit]
     )
 
