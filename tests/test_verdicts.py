@@ -580,6 +580,19 @@ def test_workers_store_what_one_process_stores(reference_data, tmp_path):
     assert full_snapshot() == alone
 
 
+def test_a_refresh_writes_rows_it_finds_half_stored(reference_data):
+    """A refresh that finds no product rows stored writes what it judged
+    as new rows (on PostgreSQL straight by ``COPY``); where batch rows were
+    there all the same, it writes over them instead, and loses nothing."""
+    _history(factories.UserFactory(username="rev", is_staff=True))
+    verdicts.refresh_all(workers=1)
+    whole = full_snapshot()
+    ProductVerdict.objects.all().delete()
+    BatchVerdict.objects.filter(standard__is_default=False).update(status="untested")
+    verdicts.refresh_all(workers=1)
+    assert full_snapshot() == whole
+
+
 def test_a_chunk_judged_before_a_change_does_not_overwrite_its_verdicts(db, reviewer):
     """The race a long refresh runs: chunk judged, then a certificate approved
     (refreshing its product in its own transaction), then the chunk written.
