@@ -15,7 +15,6 @@ from .evaluation import (
     INCOMPLETE,
     STALE,
     UNTESTED,
-    accredited_on,
     panel_state,
 )
 from .models import BatchVerdict, Certificate, CertificateBatch, ProductVerdict, Result, Standard
@@ -140,73 +139,71 @@ def deciding_judgements(row):
     return found or ([], None)
 
 
-def product_certificate_ids(product):
-    """Every certificate naming one of the product's batches: read from the
-    batch side (an index look-up), never by walking certificates."""
-    return set(
-        CertificateBatch.objects.filter(batch__product_id=product.pk).values_list(
-            "certificate_id", flat=True
-        )
-    )
-
-
-def certificate_history(product, limit=20, ids=None):
-    """Published certificates of a product's batches, newest first, with the
-    lots they cover; a withdrawn one carries its reason (each certificate's
-    page has its full history). The document's text and extraction stay
-    unread: a certificate's text layer runs to kilobytes."""
-    ids = product_certificate_ids(product) if ids is None else ids
+def certificate_links(product):
+    """Every certificate naming one of the product's batches, once per batch
+    it names, with its lab and the batch: read from the batch side (an index
+    look-up), never by walking certificates, in one query that the history
+    and the trend are both drawn from. The document's text and extraction
+    stay unread: a certificate's text layer runs to kilobytes."""
     return list(
-        Certificate.objects.public()
-        .filter(pk__in=ids)
-        .select_related("lab")
-        .defer("document_text", "extracted", "flags")
-        .prefetch_related("batches")
-        .order_by("-tested_on", "-id")[:limit]
+        CertificateBatch.objects.filter(batch__product_id=product.pk)
+        .select_related("certificate__lab", "batch")
+        .defer("certificate__document_text", "certificate__extracted", "certificate__flags")
     )
 
 
-def alkaloid_trend(product, limit=24, ids=None):
+def certificate_history(product, limit=20, links=None):
+    """Published certificates of a product's batches, newest first, each with
+    ``lots``: the product's lots it covers. A withdrawn one carries its reason
+    (each certificate's own page has its full history)."""
+    links = certificate_links(product) if links is None else links
+    lots = {}
+    for link in links:
+        if link.certificate.state in Certificate.PUBLIC_STATES:
+            lots.setdefault(link.certificate, []).append(link.batch.lot_code)
+    for certificate, codes in lots.items():
+        certificate.lots = sorted(codes)
+    return sorted(lots, key=lambda c: (c.tested_on, c.pk), reverse=True)[:limit]
+
+
+def alkaloid_trend(product, limit=24, links=None):
     """Mitragynine and 7-OH (% w/w) per batch from the newest counted
     certificate reporting them, oldest batch first: approved, from a lab
     accredited on the test date (as every shipped standard counts them; the
-    dose calculator reads these figures). Driven from the product's own
-    certificates (``ids``), so a large registry costs no more."""
-    ids = product_certificate_ids(product) if ids is None else ids
-    approved = {
-        pk: tested_on
-        for pk, tested_on, accredited_from, accredited_until in Certificate.objects.approved()
-        .filter(pk__in=ids)
-        .order_by("-tested_on", "-id")
-        .values_list("id", "tested_on", "lab__accredited_from", "lab__accredited_until")[
-            : limit * 4
-        ]
-        if accredited_on(accredited_from, accredited_until, tested_on)
-    }
-    links = CertificateBatch.objects.filter(certificate_id__in=approved).values_list(
-        "certificate_id", "batch_id", "batch__lot_code", "batch__on_sale"
+    dose calculator reads these figures). Drawn from the product's own
+    certificate links, so a large registry costs no more."""
+    links = certificate_links(product) if links is None else links
+    counted = sorted(
+        (
+            link
+            for link in links
+            if link.certificate.state == Certificate.State.APPROVED and link.certificate.counts
+        ),
+        key=lambda link: (link.certificate.tested_on, link.certificate_id),
+        reverse=True,
     )
+    # The newest few certificates are enough for ``limit`` batches.
+    newest = list(dict.fromkeys(link.certificate_id for link in counted))[: limit * 4]
     values = {}
     for certificate_id, code, value in Result.objects.filter(
-        certificate_id__in=approved,
+        certificate_id__in=newest,
         analyte__code__in=["mitragynine", "7-hydroxymitragynine"],
         qualifier="",
     ).values_list("certificate_id", "analyte__code", "value_canonical"):
         key = "mitragynine" if code == "mitragynine" else "seven_oh"
         values.setdefault(certificate_id, {})[key] = value
     batches = {}
-    newest_first = sorted(links, key=lambda link: (approved[link[0]], link[0]), reverse=True)
-    for certificate_id, batch_id, lot, on_sale in newest_first:
-        found = values.get(certificate_id)
+    for link in counted:
+        found = values.get(link.certificate_id)
         if not found:
             continue
         point = batches.setdefault(
-            batch_id,
+            link.batch_id,
             {
-                "batch": batch_id,
-                "lot": lot,
-                "on_sale": on_sale,
-                "tested_on": approved[certificate_id],
+                "batch": link.batch_id,
+                "lot": link.batch.lot_code,
+                "on_sale": link.batch.on_sale,
+                "tested_on": link.certificate.tested_on,
             },
         )
         for key, value in found.items():

@@ -94,8 +94,8 @@ def product_detail(request, vendor, product):
     standard = default.standard if default else Standard.objects.filter(is_default=True).first()
     batches = list(selectors.batches_with_verdict(product, standard, as_of)) if standard else []
     judgements, label_accuracy = selectors.deciding_judgements(default) or ([], None)
-    certificate_ids = selectors.product_certificate_ids(product)
-    trend = selectors.alkaloid_trend(product, ids=certificate_ids)
+    links = selectors.certificate_links(product)
+    trend = selectors.alkaloid_trend(product, links=links)
     dose_form = DoseForm(request.GET or None)
     on_sale_points = [p for p in trend if p["on_sale"]] or trend
     chosen = on_sale_points[-1] if on_sale_points else None
@@ -117,7 +117,7 @@ def product_detail(request, vendor, product):
             "label_accuracy": label_accuracy,
             "jurisdictions": [(row.standard, row.status_on(as_of)) for row in rows],
             "batches": batches,
-            "certificates": selectors.certificate_history(product, ids=certificate_ids),
+            "certificates": selectors.certificate_history(product, links=links),
             "trend": trend,
             "dose_batch": chosen,
             "dose_form": dose_form,
