@@ -15,6 +15,7 @@ from vendors.models import Batch, Product, barcodes
 
 from . import caching, review, selectors, uploads
 from .api import database_answers
+from .evaluation import UNTESTED
 from .filters import ProductFilter
 from .forms import DoseForm, ReportForm
 from .models import Analyte, Certificate, Lab, Standard
@@ -87,8 +88,10 @@ def product_list(request):
 def product_detail(request, vendor, product):
     as_of = timezone.localdate()
     product = get_object_or_404(
-        selectors.products_with_verdict(as_of=as_of), vendor__slug=vendor, slug=product
+        Product.objects.select_related("vendor"), vendor__slug=vendor, slug=product
     )
+    # Every standard's row is read for the jurisdictions table; the default
+    # standard's gives the verdict the page leads with.
     rows = selectors.product_verdicts(product)
     default = next((row for row in rows if row.standard.is_default), None)
     standard = default.standard if default else Standard.objects.filter(is_default=True).first()
@@ -107,6 +110,7 @@ def product_detail(request, vendor, product):
         {
             "product": product,
             "verdict": default,
+            "status": default.status_on(as_of) if default else UNTESTED,
             "panels": [
                 {**p, "missing_names": [analytes.get(a, a) for a in p["missing_analytes"]]}
                 for p in selectors.panels_on(default.panels if default else [], as_of)

@@ -103,8 +103,8 @@ def test_query_counts_do_not_grow_with_history(client, db):
     assert budget == {
         "home": 6,
         "list": 5,
-        "product": 9,
-        "dose": 9,
+        "product": 8,
+        "dose": 8,
         "lot": 3,
         "vendor": 4,
         "labs": 2,
