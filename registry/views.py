@@ -95,7 +95,9 @@ def product_detail(request, vendor, product):
     rows = selectors.product_verdicts(product)
     default = next((row for row in rows if row.standard.is_default), None)
     standard = default.standard if default else Standard.objects.filter(is_default=True).first()
-    batches = list(selectors.batches_with_verdict(product, standard, as_of)) if standard else []
+    batches = (
+        selectors.batches_with_verdict(product, standard, as_of, panels=False) if standard else []
+    )
     judgements, label_accuracy = selectors.deciding_judgements(default) or ([], None)
     links = selectors.certificate_links(product)
     trend = selectors.alkaloid_trend(product, links=links)
