@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from vendors.models import Batch, Product, barcodes, fold_accents, normalize_lot
 
 from .models import Certificate, CertificateBatch, Lab, Panel, VerdictStatus
+from .selectors import with_verdict_rank
 
 
 def search_vector():
@@ -29,6 +30,16 @@ def _through_chosen(queryset, **columns):
     reuse its join, where ``filter(chosen__…)`` on the multi-valued relation
     would join the verdict table a second time."""
     return queryset.alias(**{name: F(f"chosen__{column}") for name, column in columns.items()})
+
+
+class VerdictOrderingFilter(django_filters.OrderingFilter):
+    """Sorting, where "verdict" ranks products best first by the joined
+    verdict row (``selectors.with_verdict_rank``), joined only for it."""
+
+    def filter(self, qs, value):
+        if any(param.lstrip("-") == "verdict" for param in value or ()):
+            qs = with_verdict_rank(qs)
+        return super().filter(qs, value)
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -66,7 +77,7 @@ class ProductFilter(django_filters.FilterSet):
     tested_after = django_filters.DateFilter(
         method="filter_tested_after", label="Tested on or after"
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = VerdictOrderingFilter(
         fields=(
             ("name", "name"),
             ("vendor__name", "vendor"),

@@ -75,11 +75,13 @@ def search(request):
 @require_safe
 @caching.public_page
 def product_list(request):
-    products = ProductFilter(
-        request.GET,
-        queryset=selectors.products_with_verdict().order_by("vendor__name", "name", "pk"),
-    )
-    page = Paginator(products.qs, 50).get_page(request.GET.get("page"))
+    catalogue = selectors.products_with_verdict()
+    products = ProductFilter(request.GET, queryset=catalogue.order_by("vendor__name", "name", "pk"))
+    # A page of ids first: sorting carries no more than the sort keys, and
+    # each verdict is read for the fifty products shown, not for every match.
+    ids = products.qs.values_list("pk", flat=True)
+    page = Paginator(ids, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.in_order(catalogue, page.object_list)
     return render(request, "registry/product_list.html", {"filter": products, "page": page})
 
 

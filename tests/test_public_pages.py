@@ -102,7 +102,7 @@ def test_query_counts_do_not_grow_with_history(client, db):
     )
     assert budget == {
         "home": 6,
-        "list": 5,
+        "list": 6,
         "product": 8,
         "dose": 8,
         "lot": 3,
