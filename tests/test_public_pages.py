@@ -399,3 +399,52 @@ def test_the_certificate_history_shows_what_was_published_and_the_lots_it_covers
     assert history.index("R-BOTH") < history.index("R-OLD")
     assert "LOT-ONE, LOT-TWO" in history
     assert "Withdrawn: Reissued with corrected units" in history
+
+
+@pytest.mark.parametrize(
+    ("judgement", "result", "limit", "outcome"),
+    [
+        (
+            {
+                "qualifier": "ND",
+                "limit": "0.5",
+                "comparison": "le",
+                "unit": "ppm",
+                "outcome": "pass",
+            },
+            "Not detected",
+            "≤ 0.5 ppm",
+            "✔ pass",
+        ),
+        (
+            {"qualifier": "<LOQ", "measured": "0.050", "limit": "1", "unit": "ppm"}
+            | {"comparison": "lt", "outcome": "indeterminate", "note": "LOQ above the limit"},
+            "below LOQ (&lt;0.05 ppm)",
+            "&lt; 1 ppm",
+            "? cannot tell (LOQ above the limit)",
+        ),
+        (
+            {"qualifier": "present", "basis": "qualitative", "outcome": "fail"},
+            "<strong>Present</strong>",
+            "absent",
+            "<strong>✖ over the limit</strong>",
+        ),
+        (
+            {"measured": "1.5200", "unit": "%", "outcome": "reported"},
+            "1.52 %",
+            "reported",
+            "✔ pass",
+        ),
+        ({"outcome": "missing", "required": True}, "not tested", "reported", "✖ missing"),
+        ({"outcome": "missing"}, "not tested", "reported", "— optional, not tested"),
+    ],
+)
+def test_each_result_reads_as_what_was_found_against_what_limit(judgement, result, limit, outcome):
+    """The product page's result table: ND, <LOQ and qualitative findings in
+    words, numbers as people write them, the limit with its sign, the
+    outcome in words (never colour alone)."""
+    from registry.templatetags.registry_tags import limit_text, outcome_text, result_text
+
+    assert str(result_text(judgement)) == result
+    assert str(limit_text(judgement)) == limit
+    assert str(outcome_text(judgement)) == outcome

@@ -61,6 +61,62 @@ def panel_name(code):
     return (code or "").replace("_", " ").capitalize()
 
 
+# How each result reads in the product page's table: what was found, the
+# limit it is held to and what came of it, in words (never a colour alone).
+BASIS_NOTES = {
+    "alkaloid_share": "share of alkaloids",
+    "per_serving": "per serving",
+    "per_day": "per day",
+}
+
+
+@register.filter
+def basis_note(judgement):
+    note = BASIS_NOTES.get(judgement.get("basis"))
+    return format_html(' <span class="muted">({})</span>', note) if note else ""
+
+
+@register.filter
+def result_text(judgement):
+    """What the certificate reported: ND, <LOQ and the qualitative findings
+    as what they are, a number with its unit otherwise."""
+    qualifier, measured, unit = (judgement.get(k) for k in ("qualifier", "measured", "unit"))
+    if qualifier == "ND":
+        return "Not detected"
+    if qualifier == "<LOQ":
+        if not measured:
+            return "below LOQ"
+        return format_html("below LOQ (&lt;{} {})", num(measured), unit)
+    if qualifier == "absent":
+        return "Absent"
+    if qualifier == "present":
+        return mark_safe("<strong>Present</strong>")  # noqa: S308 - a constant
+    if measured:
+        return format_html("{} {}", num(measured), unit)
+    return "not tested" if judgement.get("outcome") == "missing" else "—"
+
+
+@register.filter
+def limit_text(judgement):
+    if judgement.get("limit"):
+        sign = "<" if judgement.get("comparison") == "lt" else "≤"
+        return format_html("{} {} {}", sign, num(judgement["limit"]), judgement.get("unit"))
+    return "absent" if judgement.get("basis") == "qualitative" else "reported"
+
+
+@register.filter
+def outcome_text(judgement):
+    outcome = judgement.get("outcome")
+    if outcome in ("pass", "reported"):
+        return "✔ pass"
+    if outcome == "fail":
+        return mark_safe("<strong>✖ over the limit</strong>")  # noqa: S308 - a constant
+    if outcome == "indeterminate":
+        note = judgement.get("note")
+        return format_html("? cannot tell ({})", note) if note else "? cannot tell"
+    return "✖ missing" if judgement.get("required") else "— optional, not tested"
+
+
 def _dec(text):
     try:
         return Decimal(text) if text not in (None, "") else None
