@@ -9,6 +9,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -139,6 +140,11 @@ class Product(models.Model):
     # What a product is found by: its name and its vendor's, in one column so
     # PostgreSQL can index the full-text search (a GIN index, migration 0003).
     search_text = models.TextField(blank=True, default="", editable=False)
+    # PostgreSQL keeps the full-text document of ``search_text`` here, by a
+    # trigger (migration 0006), for the search to match by its GIN index and
+    # rank without parsing every match's text again. SQLite leaves it empty
+    # and searches ``search_text`` itself.
+    search_document = SearchVectorField(null=True, editable=False)
 
     objects = ProductQuerySet.as_manager()
 
