@@ -25,12 +25,19 @@ def _through_chosen(queryset, **columns):
 
 class VerdictOrderingFilter(django_filters.OrderingFilter):
     """Sorting, where "verdict" ranks products best first by the joined
-    verdict row (``selectors.with_verdict_rank``), joined only for it."""
+    verdict row (``selectors.with_verdict_rank``), joined only for it. Ties
+    (many products share a verdict, a name or a day) fall back on the
+    catalogue's order, so pages neither repeat nor skip a product."""
+
+    TIE_BREAK = ("vendor__name", "name", "pk")
 
     def filter(self, qs, value):
-        if any(param.lstrip("-") == "verdict" for param in value or ()):
+        if not value:
+            return qs
+        if any(param.lstrip("-") == "verdict" for param in value):
             qs = with_verdict_rank(qs)
-        return super().filter(qs, value)
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, *self.TIE_BREAK)
 
 
 class ProductFilter(django_filters.FilterSet):

@@ -448,3 +448,19 @@ def test_each_result_reads_as_what_was_found_against_what_limit(judgement, resul
     assert str(result_text(judgement)) == result
     assert str(limit_text(judgement)) == limit
     assert str(outcome_text(judgement)) == outcome
+
+
+@pytest.mark.parametrize("ordering", ["verdict", "-verdict", "name", "-created"])
+def test_pages_of_a_sorted_list_neither_repeat_nor_skip_a_product(every_verdict, ordering):
+    """Many products share a verdict (or a name, or a day): ties fall back
+    on the catalogue's order, so page after page lists each product once.
+    PostgreSQL returns tied rows in any order without it."""
+    from registry.filters import ProductFilter
+    from registry.selectors import products_with_verdict
+    from vendors.models import Product
+
+    for _ in range(6):
+        BatchFactory(product__name="Same Name")
+    products = ProductFilter({"ordering": ordering}, queryset=products_with_verdict()).qs
+    paged = [p.pk for start in range(0, 12, 3) for p in products[start : start + 3]]
+    assert sorted(paged) == sorted(Product.objects.values_list("pk", flat=True))
