@@ -558,11 +558,31 @@ def _judge_for(requirement):
     return judged
 
 
+def _measured(requirement, measured, strict, certificate):
+    """A number in the limit's unit held to the limit: passes or fails."""
+    q = requirement
+    passed = measured < q.limit if strict else measured <= q.limit
+    return Judgement(  # positional: in the order of Judgement's fields
+        q.analyte,
+        q.panel,
+        q.basis,
+        q.required,
+        PASS if passed else FAIL,
+        q.limit,
+        q.comparison,
+        q.unit,
+        measured,
+        certificate,
+        "",
+        "",
+    )
+
+
 def _concentration_judge(requirement, missing):
     """The commonest requirement (a limit on a concentration), with a
     measured number judged inline and anything else by ``_judge_number``."""
     q = requirement
-    analyte, limit, strict = q.analyte, q.limit, q.comparison == "lt"
+    analyte, strict = q.analyte, q.comparison == "lt"
     factors = {}  # the result's unit -> the factor to the limit's unit
 
     def judged(batch):
@@ -575,21 +595,7 @@ def _concentration_judge(requirement, missing):
         if factor is None:
             factor = factors[result.unit] = units.factor(result.unit, q.unit)
         measured = result.value * factor
-        passed = measured < limit if strict else measured <= limit
-        return Judgement(  # positional: in the order of Judgement's fields
-            analyte,
-            q.panel,
-            q.basis,
-            q.required,
-            PASS if passed else FAIL,
-            limit,
-            q.comparison,
-            q.unit,
-            measured,
-            result.certificate.id,
-            "",
-            "",
-        )
+        return _measured(q, measured, strict, result.certificate.id)
 
     return judged
 
@@ -598,7 +604,7 @@ def _intake_judge(requirement, missing):
     """A limit per serving or per day: the concentration times the grams
     taken (``_in_limit_unit``), a measured number judged inline."""
     q = requirement
-    analyte, limit, strict = q.analyte, q.limit, q.comparison == "lt"
+    analyte, strict = q.analyte, q.comparison == "lt"
     per_day = q.basis == "per_day"
     note = "needs the daily intake" if per_day else "needs the serving size"
     factors = {}  # the result's unit -> the factor to mg per g; "mg" -> mg to the limit's unit
@@ -619,21 +625,7 @@ def _intake_judge(requirement, missing):
         if to_limit is None:
             to_limit = factors["mg"] = units.factor("mg", q.unit)
         measured = result.value * to_mg * grams * to_limit
-        passed = measured < limit if strict else measured <= limit
-        return Judgement(  # positional: in the order of Judgement's fields
-            analyte,
-            q.panel,
-            q.basis,
-            q.required,
-            PASS if passed else FAIL,
-            limit,
-            q.comparison,
-            q.unit,
-            measured,
-            result.certificate.id,
-            "",
-            "",
-        )
+        return _measured(q, measured, strict, result.certificate.id)
 
     return judged
 
