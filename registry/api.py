@@ -30,7 +30,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Product.objects.none()
-        return selectors.products_with_verdict().order_by("vendor__name", "name", "pk")
+        return selectors.products_with_verdict().order_by(*selectors.CATALOGUE_ORDER)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], url_path="export")

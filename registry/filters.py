@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from vendors.models import Batch, Product, barcodes, fold_accents, normalize_lot
 
 from .models import Certificate, CertificateBatch, Lab, Panel, VerdictStatus
-from .selectors import with_verdict_rank
+from .selectors import CATALOGUE_ORDER, with_verdict_rank
 
 
 def _through_chosen(queryset, **columns):
@@ -29,15 +29,13 @@ class VerdictOrderingFilter(django_filters.OrderingFilter):
     (many products share a verdict, a name or a day) fall back on the
     catalogue's order, so pages neither repeat nor skip a product."""
 
-    TIE_BREAK = ("vendor__name", "name", "pk")
-
     def filter(self, qs, value):
         if not value:
             return qs
         if any(param.lstrip("-") == "verdict" for param in value):
             qs = with_verdict_rank(qs)
         qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, *self.TIE_BREAK)
+        return qs.order_by(*qs.query.order_by, *CATALOGUE_ORDER)
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -136,7 +134,7 @@ class ProductFilter(django_filters.FilterSet):
             return (
                 queryset.filter(Q(pk__in=matching.values("pk")) | exact)
                 .annotate(rank=SearchRank(F("search_document"), query))
-                .order_by("-rank", "vendor__name", "name", "pk")
+                .order_by("-rank", *CATALOGUE_ORDER)
             )
         words = Q()  # SQLite: every word somewhere in the product's or vendor's name
         for word in fold_accents(value).split()[:10]:

@@ -101,6 +101,10 @@ def with_verdict_rank(queryset, as_of=None):
     )
 
 
+# The catalogue's order: every list's, and what any other sort falls back on
+# for its ties (so pages neither repeat nor skip a product).
+CATALOGUE_ORDER = ("vendor__name", "name", "pk")
+
 # "Sort by verdict", best first.
 VERDICT_ORDER = [CURRENT, STALE, INCOMPLETE, UNTESTED, FAILS_LIMITS]
 

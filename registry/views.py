@@ -76,7 +76,7 @@ def search(request):
 @caching.public_page
 def product_list(request):
     catalogue = selectors.products_with_verdict()
-    products = ProductFilter(request.GET, queryset=catalogue.order_by("vendor__name", "name", "pk"))
+    products = ProductFilter(request.GET, queryset=catalogue.order_by(*selectors.CATALOGUE_ORDER))
     # A page of ids first: sorting carries no more than the sort keys, and
     # each verdict is read for the fifty products shown, not for every match.
     ids = products.qs.values_list("pk", flat=True)
