@@ -3,7 +3,11 @@
 A page's cache key holds the published version (``PublishedState``, bumped in
 the transaction of every change that alters public pages) and today's date
 (a verdict goes stale as days pass). Reading the version is one indexed
-query; a hit then costs no other. Only anonymous GETs without cookies that
+query; each process keeps what it read for ``PAGE_CACHE_VERSION_SECONDS``
+(one second by default), so a hit usually costs no query at all. The process
+that makes a change forgets its copy at once; another process (a second app
+server, a management command) may serve its old pages for up to that long
+after the change commits. Only anonymous GETs without cookies that
 could carry messages are cached, and none of the cached pages use a CSP nonce.
 Views mark their pages with ``@public_page``; ``PageCacheMiddleware`` keeps
 and serves them.
@@ -11,11 +15,12 @@ and serves them.
 
 import functools
 import hashlib
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
@@ -31,16 +36,39 @@ def bump():
     updated = PublishedState.objects.filter(pk=1).update(version=F("version") + 1)
     if not updated:
         PublishedState.objects.get_or_create(pk=1, defaults={"version": 1})
+    # Forget now, so this transaction's own reads see the new version, and
+    # again on commit: a page read in between may have kept the old one.
+    forget()
+    transaction.on_commit(forget)
+
+
+# The published version as this process last read it: (value, read until).
+_remembered = (0, float("-inf"))
+
+# The memo's clock; tests turn it.
+clock = time.monotonic
+
+
+def forget():
+    global _remembered
+    _remembered = (0, float("-inf"))
 
 
 def version():
-    # Raw SQL: this runs on every cached page view, and compiling the
-    # equivalent ORM query costs more than the look-up itself.
+    global _remembered
+    value, until = _remembered
+    now = clock()
+    if now < until:
+        return value
+    # Raw SQL: compiling the equivalent ORM query costs more than the
+    # look-up itself.
     table = PublishedState._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT version FROM {table} WHERE id = 1")  # noqa: S608 - our table name
         row = cursor.fetchone()
-    return row[0] if row else 0
+    value = row[0] if row else 0
+    _remembered = (value, now + settings.PAGE_CACHE_VERSION_SECONDS)
+    return value
 
 
 def cacheable(request):
@@ -107,7 +135,8 @@ def page_key(request):
 class PageCacheMiddleware:
     """Whole public pages from the cache, served before the session,
     authentication, CSRF, message and CSP middleware and the URL resolver
-    run: a hit costs the published-version query and one cache read.
+    run: a hit costs one cache read, and the published-version query when
+    this process's copy of it is older than ``PAGE_CACHE_VERSION_SECONDS``.
 
     Placed right after the security and static-file middleware, it stores a
     page on the way out with every header the inner middleware added

@@ -262,6 +262,11 @@ elif CACHE_URL == "dummy":
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How long a process trusts the published version it read (seconds): another
+# process's change shows on this one's cached pages at most this late. 0
+# reads it for every page.
+PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", "1"))
+
 # Part of every cached page's key: a deploy's name (a git commit, say). Left
 # empty, a digest of the templates and code stands in for it.
 RELEASE = os.environ.get("RELEASE", "")

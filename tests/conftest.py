@@ -23,14 +23,21 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
+def empty_cache(monkeypatch):
     """Cached pages are keyed by the published version, which restarts with
-    each test's database; start every test with an empty cache."""
+    each test's database; start every test with an empty cache and nothing
+    remembered of the version. The memo's clock stands still, so whether a
+    page reads the version never depends on how fast the test runs."""
     from django.core.cache import cache
 
+    from registry import caching
+
+    monkeypatch.setattr(caching, "clock", lambda: 0.0)
     cache.clear()
+    caching.forget()
     yield
     cache.clear()
+    caching.forget()
 
 
 @pytest.fixture

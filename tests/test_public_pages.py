@@ -9,13 +9,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import review
-from registry.models import Certificate
+from registry import caching, review
+from registry.models import Certificate, PublishedState
 
 from .factories import BatchFactory, ProductFactory, UserFactory, certificate, full_panel_results
 
 
 def count_queries(client, url):
+    """Queries for ``url`` in a process that has not read the published
+    version yet (so the count includes that read)."""
+    caching.forget()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, url
@@ -125,6 +128,44 @@ def test_cached_page_needs_one_query_and_changes_with_the_data(client, db):
     third = client.get(url)
     assert third["X-Cache"] == "miss"
     assert "Tested &amp; current" in third.content.decode()
+
+
+def test_a_process_trusts_the_version_it_read_for_a_second(client, db, monkeypatch, settings):
+    """Within ``PAGE_CACHE_VERSION_SECONDS`` a hit costs no query; a change
+    another process commits shows once that time has passed, and a change
+    made here shows at once."""
+    now = [100.0]
+    monkeypatch.setattr(caching, "clock", lambda: now[0])
+    settings.PAGE_CACHE_VERSION_SECONDS = 1
+    batch = BatchFactory()
+    pending = certificate(batch, approve=False, results=full_panel_results())
+    url = batch.product.get_absolute_url()
+    assert client.get(url)["X-Cache"] == "miss"
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url)["X-Cache"] == "hit"
+    assert len(captured) == 0
+    # Another process approves: its bump reaches the database, not this
+    # process's memory.
+    PublishedState.objects.filter(pk=1).update(version=999)
+    now[0] += 0.9
+    assert client.get(url)["X-Cache"] == "hit"
+    now[0] += 0.2
+    assert client.get(url)["X-Cache"] == "miss"
+    assert client.get(url)["X-Cache"] == "hit"
+    # This process approves: the next page is fresh at once.
+    review.approve(pending, by=UserFactory(username="rev", is_staff=True))
+    page = client.get(url)
+    assert page["X-Cache"] == "miss"
+    assert "Tested &amp; current" in page.content.decode()
+
+
+def test_with_no_memo_every_page_reads_the_version(client, db, settings):
+    settings.PAGE_CACHE_VERSION_SECONDS = 0
+    url = BatchFactory().product.get_absolute_url()
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url)["X-Cache"] == "hit"
+    assert len(captured) == 1
 
 
 def test_logged_in_users_are_never_served_from_the_cache(client, db):
