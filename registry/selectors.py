@@ -30,7 +30,7 @@ from .evaluation import (
     effective_status,
     panel_state,
 )
-from .models import BatchVerdict, Certificate, CertificateBatch, ProductVerdict, Result, Standard
+from .models import Certificate, CertificateBatch, ProductVerdict, Result, Standard
 
 
 def default_standard():
@@ -109,16 +109,21 @@ CATALOGUE_ORDER = ("vendor__name", "name", "pk")
 VERDICT_ORDER = [CURRENT, STALE, INCOMPLETE, UNTESTED, FAILS_LIMITS]
 
 
-def batches_with_verdict(product, standard, as_of=None, *, panels=True):
+def batches_with_verdict(product, standard, as_of=None, *, panels=True, judgements=False):
     """The product's batches, on sale and newest first, each with
     ``verdict`` (on ``as_of``) under ``standard`` and, if asked for, its
-    stored ``panels``. A list: the verdict is read from the stored status and
-    date in Python (``effective_status``, the rule ``_effective`` puts in
-    SQL), which costs less than compiling that rule into the query."""
+    stored ``panels`` and its ``judgements`` and ``label_accuracy`` (kept
+    only on the row of the batch that decides the product's verdict). A
+    list: the verdict is read from the stored status and date in Python
+    (``effective_status``, the rule ``_effective`` puts in SQL), which costs
+    less than compiling that rule into the query."""
     as_of = as_of or timezone.localdate()
     columns = {"stored_status": F("chosen__status"), "stored_until": F("chosen__current_until")}
     if panels:
         columns["panels"] = F("chosen__panels")
+    if judgements:
+        columns["judgements"] = F("chosen__judgements")
+        columns["label_accuracy"] = F("chosen__label_accuracy")
     batches = list(
         Batch.objects.filter(product=product)
         .annotate(chosen=FilteredRelation("verdicts", condition=Q(verdicts__standard=standard)))
@@ -162,10 +167,24 @@ def vendors_with_share(as_of=None):
 
 
 def product_verdicts(product):
-    """Every standard's verdict row for one product, default standard first."""
+    """Every standard's verdict row for one product, default standard first:
+    its verdict, date, panels and deciding batch, with the standard's name
+    (the columns kept for the refresh's bookkeeping stay unread)."""
     return list(
         ProductVerdict.objects.filter(product=product)
         .select_related("standard")
+        .only(
+            "product_id",
+            "batch_id",
+            "status",
+            "current_until",
+            "panels",
+            "standard__code",
+            "standard__name",
+            "standard__jurisdiction",
+            "standard__is_default",
+            "standard__position",
+        )
         .order_by("-standard__is_default", "standard__position", "standard__code")
     )
 
@@ -180,19 +199,6 @@ def panels_on(panels, as_of):
 
 def _date(text):
     return dt.date.fromisoformat(text) if text else None
-
-
-def deciding_judgements(row):
-    """Each result against its limit for the batch that decides a product's
-    verdict (``row``: its ProductVerdict), under that standard."""
-    if row is None or row.batch_id is None:
-        return []
-    found = (
-        BatchVerdict.objects.filter(batch_id=row.batch_id, standard_id=row.standard_id)
-        .values_list("judgements", "label_accuracy")
-        .first()
-    )
-    return found or ([], None)
 
 
 def certificate_links(product):

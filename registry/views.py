@@ -98,9 +98,12 @@ def product_detail(request, vendor, product):
     default = next((row for row in rows if row.standard.is_default), None)
     standard = default.standard if default else Standard.objects.filter(is_default=True).first()
     batches = (
-        selectors.batches_with_verdict(product, standard, as_of, panels=False) if standard else []
+        selectors.batches_with_verdict(product, standard, as_of, panels=False, judgements=True)
+        if standard
+        else []
     )
-    judgements, label_accuracy = selectors.deciding_judgements(default) or ([], None)
+    # Each result against its limit, from the batch that decides the verdict.
+    deciding = next((b for b in batches if default and b.pk == default.batch_id), None)
     links = selectors.certificate_links(product)
     trend = selectors.alkaloid_trend(product, links=links)
     dose_form = DoseForm(request.GET or None)
@@ -120,9 +123,10 @@ def product_detail(request, vendor, product):
                 for p in selectors.panels_on(default.panels if default else [], as_of)
             ],
             "judgements": [
-                {**j, "name": analytes.get(j["analyte"], j["analyte"])} for j in judgements
+                {**j, "name": analytes.get(j["analyte"], j["analyte"])}
+                for j in ((deciding.judgements or []) if deciding else [])
             ],
-            "label_accuracy": label_accuracy,
+            "label_accuracy": deciding.label_accuracy if deciding else None,
             "jurisdictions": [(row.standard, row.status_on(as_of)) for row in rows],
             "batches": batches,
             "certificates": selectors.certificate_history(product, links=links),

@@ -106,8 +106,8 @@ def test_query_counts_do_not_grow_with_history(client, db):
     assert budget == {
         "home": 6,
         "list": 6,
-        "product": 8,
-        "dose": 8,
+        "product": 7,
+        "dose": 7,
         "lot": 3,
         "vendor": 4,
         "labs": 2,
