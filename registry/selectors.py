@@ -205,12 +205,24 @@ def certificate_links(product):
     """Every certificate naming one of the product's batches, once per batch
     it names, with its lab and the batch: read from the batch side (an index
     look-up), never by walking certificates, in one query that the history
-    and the trend are both drawn from. The document's text and extraction
-    stay unread: a certificate's text layer runs to kilobytes."""
+    and the trend are both drawn from. Only the columns they show are read
+    (a certificate's text layer alone runs to kilobytes)."""
     return list(
         CertificateBatch.objects.filter(batch__product_id=product.pk)
         .select_related("certificate__lab", "batch")
-        .defer("certificate__document_text", "certificate__extracted", "certificate__flags")
+        .only(
+            "certificate__report_number",
+            "certificate__tested_on",
+            "certificate__state",
+            "certificate__reason",
+            "certificate__lab__name",
+            "certificate__lab__accreditation_body",
+            "certificate__lab__accreditation_id",
+            "certificate__lab__accredited_from",
+            "certificate__lab__accredited_until",
+            "batch__lot_code",
+            "batch__on_sale",
+        )
     )
 
 
