@@ -84,6 +84,27 @@ def test_product_page_verdict_jurisdictions_dose(live_server, page, shop):
         page.goto(url)
 
 
+def test_on_a_phone_each_result_reads_without_scrolling_sideways(live_server, page, shop):
+    """At 360 px the results, panels and certificates become one card per
+    row: every cell in view, under its column's name, and still a table with
+    rows and cells to a screen reader."""
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(live_server.url + "/products/example-botanicals/red-bali-capsules/")
+    for heading in ("panels-heading", "results-heading", "certs-heading"):
+        cells = page.locator(f"section[aria-labelledby={heading}] td")
+        assert cells.count() >= 4, heading
+        for i in range(cells.count()):
+            box = cells.nth(i).bounding_box()
+            if box:  # an empty cell (no bar to draw) is not shown
+                assert box["x"] + box["width"] <= 360, (heading, cells.nth(i).inner_text())
+    results = page.locator("section[aria-labelledby=results-heading] table")
+    lead = results.get_by_role("row", name="Lead")
+    assert lead.get_by_role("rowheader").inner_text() == "Lead"
+    assert "over the limit" in lead.get_by_role("cell").last.inner_text()
+    assert axe_violations(page) == []
+    assert page.console_errors == []
+
+
 @pytest.mark.parametrize("path", ["/", "/products/", "/lots/?code=GMD-0926", "/labs/"])
 def test_public_pages_pass_axe(live_server, page, shop, path):
     page.goto(live_server.url + path)
