@@ -6,6 +6,8 @@ serious or critical axe-core violations; screenshots at 360 and 1280 px."""
 import pytest
 from django.urls import reverse
 
+from registry.models import Certificate
+
 from ..factories import BatchFactory, ProductFactory, certificate, full_panel_results
 from .conftest import axe_violations, shot
 
@@ -102,6 +104,26 @@ def test_on_a_phone_each_result_reads_without_scrolling_sideways(live_server, pa
     assert lead.get_by_role("rowheader").inner_text() == "Lead"
     assert "over the limit" in lead.get_by_role("cell").last.inner_text()
     assert axe_violations(page) == []
+    assert page.console_errors == []
+
+
+def test_on_a_phone_no_public_page_scrolls_sideways(live_server, page, shop):
+    """Responsive from 360 px: a certificate's digest, its first page's
+    preview or a long table never make a page wider than the phone."""
+    report = Certificate.objects.filter(batches=shop).get()
+    assert report.preview  # the preview image is part of what must fit
+    page.set_viewport_size({"width": 360, "height": 800})
+    for path in [
+        "/",
+        "/products/",
+        "/lots/?code=GMD-0926",
+        "/labs/",
+        "/vendors/example-botanicals/",
+        shop.product.get_absolute_url(),
+        report.get_absolute_url(),
+    ]:
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
     assert page.console_errors == []
 
 
