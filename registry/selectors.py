@@ -112,8 +112,9 @@ VERDICT_ORDER = [CURRENT, STALE, INCOMPLETE, UNTESTED, FAILS_LIMITS]
 def batches_with_verdict(product, standard, as_of=None, *, panels=True, judgements=False):
     """The product's batches, on sale and newest first, each with
     ``verdict`` (on ``as_of``) under ``standard`` and, if asked for, its
-    stored ``panels`` and its ``judgements`` and ``label_accuracy`` (kept
-    only on the row of the batch that decides the product's verdict). A
+    stored ``panels``, ``judgements`` (kept, under the default standard,
+    only on the row of the batch that decides the product's verdict) and
+    ``label_accuracy``. A
     list: the verdict is read from the stored status and date in Python
     (``effective_status``, the rule ``_effective`` puts in SQL), which costs
     less than compiling that rule into the query."""
