@@ -5,9 +5,11 @@ the transaction of every change that alters public pages) and today's date
 (a verdict goes stale as days pass). Reading the version is one indexed
 query; each process keeps what it read for ``PAGE_CACHE_VERSION_SECONDS``
 (one second by default), so a hit usually costs no query at all. The process
-that makes a change forgets its copy at once; another process (a second app
-server, a management command) may serve its old pages for up to that long
-after the change commits. Only anonymous GETs without cookies that
+that makes a change forgets its copy at once and again when the change
+commits; another process (a second app server, a management command) may
+serve its old pages for up to that long after the change commits. A version
+read inside a transaction, which may be that transaction's own uncommitted
+bump, is used but never kept. Only anonymous GETs without cookies that
 could carry messages are cached, and none of the cached pages use a CSP nonce.
 Views mark their pages with ``@public_page``; ``PageCacheMiddleware`` keeps
 and serves them.
@@ -15,6 +17,7 @@ and serves them.
 
 import functools
 import hashlib
+import threading
 import time
 from pathlib import Path
 
@@ -42,16 +45,24 @@ def bump():
     transaction.on_commit(forget)
 
 
-# The published version as this process last read it: (value, read until).
+# The published version as this process last read it: (value, read until),
+# and how many times it has been forgotten. A read stores its value only if
+# nothing was forgotten while its query ran: otherwise a thread that read
+# the old version just before a change committed could store it again just
+# after, and keep serving the old pages for the rest of the window.
 _remembered = (0, float("-inf"))
+_forgotten = 0
+_lock = threading.Lock()
 
 # The memo's clock; tests turn it.
 clock = time.monotonic
 
 
 def forget():
-    global _remembered
-    _remembered = (0, float("-inf"))
+    global _remembered, _forgotten
+    with _lock:
+        _forgotten += 1
+        _remembered = (0, float("-inf"))
 
 
 def version():
@@ -60,6 +71,7 @@ def version():
     now = clock()
     if now < until:
         return value
+    generation = _forgotten
     # Raw SQL: compiling the equivalent ORM query costs more than the
     # look-up itself.
     table = PublishedState._meta.db_table
@@ -67,7 +79,12 @@ def version():
         cursor.execute(f"SELECT version FROM {table} WHERE id = 1")  # noqa: S608 - our table name
         row = cursor.fetchone()
     value = row[0] if row else 0
-    _remembered = (value, now + settings.PAGE_CACHE_VERSION_SECONDS)
+    # Inside a transaction the value may be one this transaction bumped and
+    # may yet roll back: use it, but do not keep it.
+    if not connection.in_atomic_block:
+        with _lock:
+            if _forgotten == generation:
+                _remembered = (value, now + settings.PAGE_CACHE_VERSION_SECONDS)
     return value
 
 

@@ -27,7 +27,11 @@ def empty_cache(monkeypatch):
     """Cached pages are keyed by the published version, which restarts with
     each test's database; start every test with an empty cache and nothing
     remembered of the version. The memo's clock stands still, so whether a
-    page reads the version never depends on how fast the test runs."""
+    page reads the version never depends on how fast the test runs: a kept
+    version lasts until a change forgets it (the browser tests' live server
+    included; their changes go through ``bump``). Under the ``db`` fixture
+    every request runs inside the test's transaction, where the version is
+    never kept; the memo's own tests use transactional databases."""
     from django.core.cache import cache
 
     from registry import caching

@@ -2,9 +2,10 @@
 counts that do not grow with history, the badge, search, caching."""
 
 import datetime as dt
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -130,7 +131,9 @@ def test_cached_page_needs_one_query_and_changes_with_the_data(client, db):
     assert "Tested &amp; current" in third.content.decode()
 
 
-def test_a_process_trusts_the_version_it_read_for_a_second(client, db, monkeypatch, settings):
+def test_a_process_trusts_the_version_it_read_for_a_second(
+    client, reference_data, monkeypatch, settings
+):
     """Within ``PAGE_CACHE_VERSION_SECONDS`` a hit costs no query; a change
     another process commits shows once that time has passed, and a change
     made here shows at once."""
@@ -159,13 +162,70 @@ def test_a_process_trusts_the_version_it_read_for_a_second(client, db, monkeypat
     assert "Tested &amp; current" in page.content.decode()
 
 
-def test_with_no_memo_every_page_reads_the_version(client, db, settings):
+def test_with_no_memo_every_page_reads_the_version(client, reference_data, settings):
     settings.PAGE_CACHE_VERSION_SECONDS = 0
     url = BatchFactory().product.get_absolute_url()
     client.get(url)
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url)["X-Cache"] == "hit"
     assert len(captured) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_version_read_inside_a_transaction_is_not_kept():
+    """A transaction sees its own bump before it commits; if it rolls back,
+    the process must not go on keying pages by a version nobody published
+    (the next real change would publish that number over stale pages)."""
+    caching.bump()
+    assert caching.version() == 1
+    with pytest.raises(RuntimeError), transaction.atomic():
+        caching.bump()
+        assert caching.version() == 2
+        raise RuntimeError("the change fails")
+    assert caching.version() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_while_the_version_is_read_is_not_hidden():
+    """The read races a change: its SELECT returns the old version, then the
+    change commits and forgets. The read must not store the old version
+    after that forget, or pages would stay stale for the whole window."""
+    caching.bump()
+    raced = []
+
+    def change_commits_after_the_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not raced:
+            raced.append(sql)
+            caching.bump()
+        return result
+
+    with connection.execute_wrapper(change_commits_after_the_read):
+        assert caching.version() == 1  # what the racing read saw
+    assert raced
+    assert caching.version() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_version_another_thread_read_before_a_change_committed_is_forgotten():
+    """Between a change's bump and its commit another thread still reads the
+    published (old) version and keeps it; the commit forgets it."""
+    caching.bump()
+    seen = []
+
+    def another_request():
+        try:
+            seen.append(caching.version())
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        caching.bump()
+        reader = threading.Thread(target=another_request)
+        reader.start()
+        reader.join(30)
+        assert seen == [1]
+    assert caching.version() == 2
 
 
 def test_logged_in_users_are_never_served_from_the_cache(client, db):
