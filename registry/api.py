@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, parsers, permissions, viewsets
+from rest_framework import exceptions, mixins, parsers, permissions, renderers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -23,17 +23,53 @@ from .models import Analyte, Certificate, Lab, Standard
 from .upload_limit import limit_message, too_large
 
 
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets ``Accept: text/csv`` reach the export (which streams its own
+    response); an error answered to such a request comes as CSV too."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        writer = csv.writer(_Echo())
+        lines = [writer.writerow(["field", "message"])]
+        for field, messages in (data if isinstance(data, dict) else {"detail": data}).items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                lines.append(writer.writerow([field, cell(str(message))]))
+        return "".join(lines).encode()
+
+
+def cell(value):
+    """A text cell a spreadsheet will not run: one starting with = + - @ or
+    a tab or carriage return is a formula to Excel and LibreOffice, so it
+    gets a leading apostrophe (OWASP's advice for CSV injection)."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
+# Ids in URLs: ASCII digits only (``str.isdigit`` also takes "²" and "١").
+ID = "[0-9]+"
+
+
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.ProductListSerializer
     filterset_class = ProductFilter
+    lookup_value_regex = ID
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Product.objects.none()
         return selectors.products_with_verdict().order_by(*selectors.CATALOGUE_ORDER)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
-    @action(detail=False, methods=["get"], url_path="export")
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        renderer_classes=[renderers.JSONRenderer, CSVRenderer],
+    )
     def export_csv(self, request):
         """Every product matching the same filters as the list, as CSV."""
         return csv_response(self.filter_queryset(self.get_queryset()), request)
@@ -48,8 +84,6 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def retrieve(self, request, pk=None):
         as_of = timezone.localdate()
-        if not str(pk).isdigit():
-            raise exceptions.NotFound()
         product = get_object_or_404(selectors.products_with_verdict(as_of=as_of), pk=pk)
         rows = selectors.product_verdicts(product)
         standards = list(Standard.objects.order_by("-is_default", "position", "code"))
@@ -118,9 +152,9 @@ def csv_response(products, request):
             yield writer.writerow(
                 [
                     p.pk,
-                    p.vendor.name,
+                    cell(p.vendor.name),
                     p.vendor.slug,
-                    p.name,
+                    cell(p.name),
                     p.slug,
                     p.form,
                     p.verdict,
@@ -144,6 +178,15 @@ def one_path_per_decision(endpoints):
         for e in endpoints
         if not e[0].rstrip("/").endswith(("approve", "reject", "withdraw")) or e[0].endswith("/")
     ]
+
+
+def flags_are_optional(result, generator, request, public):
+    """Schema hook: a certificate carries ``flags`` only for its uploader and
+    staff (API.md), so the schema must not call them required."""
+    component = result.get("components", {}).get("schemas", {}).get("Certificate", {})
+    if "flags" in component.get("required", []):
+        component["required"].remove("flags")
+    return result
 
 
 def panel_json(panel, request):
@@ -207,11 +250,26 @@ class VendorViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         queryset = selectors.vendors_with_share().order_by("name")
-        if self.action == "list" and self.request.query_params.get("mine") in ("1", "true"):
-            if not self.request.user.is_authenticated:
-                raise exceptions.NotAuthenticated()
+        if self.action == "list" and mine(self.request):
             queryset = queryset.filter(members=self.request.user)
         return queryset
+
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+def mine(request):
+    """``?mine=``: true asks for the caller's own (and needs a caller);
+    anything that is neither true nor false is an error, not ignored."""
+    given = request.query_params.get("mine")
+    if given is None or given.strip().lower() in FALSE:
+        return False
+    if given.strip().lower() not in TRUE:
+        raise exceptions.ValidationError({"mine": ["Use mine=1 (your own) or mine=0."]})
+    if not request.user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    return True
 
 
 class LabViewSet(viewsets.ReadOnlyModelViewSet):
@@ -243,6 +301,7 @@ class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
     their own; staff review. Writes call the same services as the pages."""
 
     serializer_class = serializers.CertificateSerializer
+    lookup_value_regex = ID
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
 
     def get_permissions(self):
@@ -255,9 +314,7 @@ class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
     def get_queryset(self):
         queryset = Certificate.objects.visible_to(self.request.user)
         if self.action == "list":
-            if self.request.query_params.get("mine") in ("1", "true"):
-                if not self.request.user.is_authenticated:
-                    raise exceptions.NotAuthenticated()
+            if mine(self.request):
                 queryset = Certificate.objects.filter(vendor__members=self.request.user)
             else:
                 queryset = Certificate.objects.public()
@@ -339,8 +396,6 @@ class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
         )
 
     def _decide(self, request, pk, action):
-        if not str(pk).isdigit():
-            raise exceptions.NotFound()
         certificate = get_object_or_404(Certificate, pk=pk)
         try:
             action(certificate)

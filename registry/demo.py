@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from vendors.models import Batch, Membership, Product, Vendor
 
@@ -267,7 +268,7 @@ def load(*, password=None, today=None):
         lab, _ = Lab.objects.update_or_create(
             name=name,
             defaults={
-                "slug": "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:100],
+                "slug": slugify(name)[:100],  # ASCII, as the slug field and the API say
                 "accreditation_body": body,
                 "accreditation_id": ident,
                 "accredited_from": today + dt.timedelta(days=since),

@@ -268,6 +268,31 @@ def evaluate_many(results, product, standards, as_of):
     return Plan(standards).evaluate(results, product, as_of)
 
 
+# How bad an outcome is, when several requirements judge one analyte (a
+# concentration limit and a share of the alkaloids): the worst one stands.
+_SEVERITY = {REPORTED: 0, PASS: 1, INDETERMINATE: 2, FAIL: 3}
+
+
+def judge_results(results, product, standard):
+    """Hold one certificate's ``results`` to ``standard``'s requirements for
+    ``product``, on their own and whether or not the certificate counts
+    towards a verdict (its page and the API show each number against its
+    limit). ``{analyte: outcome}`` for the analytes a requirement judged;
+    the worst outcome when several requirements judge one analyte."""
+    results = list(results)
+    requirements, _ = standard.layout(product.form)
+    batch = _Batch(results, _newest(results), product)
+    outcomes = {}
+    for requirement in requirements:
+        outcome = _judge_for(requirement)(batch).outcome
+        if outcome == MISSING:
+            continue
+        held = outcomes.get(requirement.analyte)
+        if held is None or _SEVERITY[outcome] > _SEVERITY[held]:
+            outcomes[requirement.analyte] = outcome
+    return outcomes
+
+
 class Plan:
     """How to judge batches against several standards at once, sharing what
     they have in common, worked out once per product form:

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from vendors.models import Product, Vendor
 
+from . import verdicts
 from .models import Analyte, Certificate, Lab, Requirement, Result, Standard
 from .review import REJECT_REASONS
 
@@ -139,10 +140,27 @@ class StandardSerializer(serializers.ModelSerializer):
 
 class ResultSerializer(serializers.ModelSerializer):
     analyte = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    within_limits = serializers.SerializerMethodField(
+        help_text="The result against the default standard's limit for the product it "
+        "covers: true, false, or null (no limit, not decidable, or products judged apart)."
+    )
 
     class Meta:
         model = Result
-        fields = ["analyte", "value", "unit", "qualifier", "loq", "basis", "raw"]
+        fields = ["analyte", "value", "unit", "qualifier", "loq", "basis", "raw", "within_limits"]
+
+    def get_within_limits(self, result) -> bool | None:
+        # Worked out once per certificate and request, from the prefetched
+        # results and batches; the default standard is read once per request.
+        context = self.context
+        if "default_standard" not in context:
+            context["default_standard"] = verdicts.load_standards()[0][1]
+        answers = context.setdefault("within_limits", {})
+        if result.certificate_id not in answers:
+            answers[result.certificate_id] = verdicts.results_within_limits(
+                result.certificate, context["default_standard"]
+            )
+        return answers[result.certificate_id].get(result.analyte.code)
 
 
 class CertificateSerializer(serializers.ModelSerializer):

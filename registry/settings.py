@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "vendors",
     "registry",
@@ -199,6 +200,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Products, batches and the lab certificates that cover them.",
     "VERSION": "1",
     "PREPROCESSING_HOOKS": ["registry.api.one_path_per_decision"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "registry.api.flags_are_optional",
+    ],
+    # The docs page loads Swagger UI from our static files (the CSP allows
+    # no CDN) and its start-up script from a URL of its own (no inline script).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Security. With DEBUG off these are production values; each can be relaxed by

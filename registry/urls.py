@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from vendors import views as vendor_views
@@ -8,6 +8,9 @@ from vendors import views as vendor_views
 from . import api, portal, review_views, views
 
 router = DefaultRouter(trailing_slash=True)
+# One URL per resource: no ".json" / ".api" suffixed twins (API.md names
+# none; content negotiation picks the format).
+router.include_format_suffixes = False
 router.register("products", api.ProductViewSet, basename="product")
 router.register("lots", api.LotViewSet, basename="lot")
 router.register("vendors", api.VendorViewSet, basename="vendor")
@@ -20,7 +23,7 @@ router.register("certificates", api.CertificateViewSet, basename="certificate")
 # slashed forms work too.
 decisions = [
     path(
-        f"certificates/<str:pk>/{name}",
+        f"certificates/<int:pk>/{name}",
         api.CertificateViewSet.as_view({"post": name}),
         name=f"certificate-{name}-exact",
     )
@@ -32,7 +35,13 @@ api_patterns = [
     path("", include(router.urls)),
     path("auth/token", api.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema", template_name="registry/api/docs.html"
+        ),
+        name="docs",
+    ),
 ]
 
 urlpatterns = [

@@ -81,6 +81,37 @@ def load_standards():
     ]
 
 
+def results_within_limits(certificate, standard):
+    """Each of ``certificate``'s results against ``standard`` (a
+    ``StandardSpec``): ``{analyte code: True | False | None}``, ``None``
+    where the standard sets no limit, the outcome is indeterminate, or the
+    products the certificate covers would be judged differently (a per-
+    serving limit and two serving sizes). Reads the certificate's results
+    and batches' products as prefetched."""
+    facts = CertificateFacts(certificate.pk, certificate.tested_on, certificate.state)
+    results = [
+        ResultFacts(
+            r.analyte.code,
+            r.analyte.panel,
+            facts,
+            r.value_canonical,
+            r.qualifier,
+            r.loq_canonical,
+            r.analyte.unit,
+        )
+        for r in certificate.results.all()
+    ]
+    products = {product_facts(b.product) for b in certificate.batches.all()}
+    answers = {}
+    for product in products:
+        for code, outcome in evaluation.judge_results(results, product, standard).items():
+            within = {evaluation.PASS: True, evaluation.FAIL: False}.get(outcome)
+            answers[code] = within if answers.get(code, within) == within else None
+        for r in results:
+            answers.setdefault(r.analyte, None)
+    return answers
+
+
 def product_facts(product):
     return ProductFacts(
         form=product.form,
