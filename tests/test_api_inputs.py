@@ -132,3 +132,18 @@ def test_docs_load_nothing_from_another_site(api, db):
     assert start.status_code == 200
     assert start["Content-Type"].startswith("application/javascript")
     assert "/api/v1/schema/" in start.content.decode()
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5"])
+def test_a_page_that_is_not_a_page_number_is_a_400_naming_the_field(api, tested, page):
+    response = api.get(f"/api/v1/products/?page={page}")
+    assert response.status_code == 400
+    assert "page" in response.json()
+
+
+def test_a_page_past_the_end_is_a_404_naming_the_last(api, tested):
+    response = api.get("/api/v1/products/?page=9")
+    assert response.status_code == 404
+    assert response.json() == {"page": ["There is no page 9: the last is 1."]}
+    assert api.get("/api/v1/products/?page=last").status_code == 200
+    assert api.get("/api/v1/products/?page=1").status_code == 200
