@@ -9,6 +9,7 @@ from django.db import OperationalError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
@@ -52,6 +53,7 @@ def current_vendor(request):
     return vendors[0], vendors
 
 
+@never_cache
 @login_required
 def home(request):
     if request.user.is_staff and not member_vendors(request.user).exists():
@@ -82,6 +84,7 @@ def home(request):
     )
 
 
+@never_cache
 @login_required
 def upload(request):
     vendor, vendors = current_vendor(request)

@@ -8,6 +8,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import review
@@ -15,6 +16,7 @@ from .forms import ReasonForm, RejectForm, ResultFormSet, rows_from_extracted, r
 from .models import Certificate, ConsumerReport, Lab
 
 
+@never_cache
 @staff_member_required
 def queue(request):
     pending = (
@@ -60,6 +62,7 @@ FLAG_CODES = [
 ]
 
 
+@never_cache
 @staff_member_required
 def detail(request, pk):
     certificate = get_object_or_404(
@@ -181,6 +184,7 @@ def withdraw(request, pk):
     return _act(request, pk, go)
 
 
+@never_cache
 @staff_member_required
 def reports(request):
     state = request.GET.get("state", ConsumerReport.State.OPEN)

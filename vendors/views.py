@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
 from . import services
 from .forms import BatchForm, ProductForm
@@ -22,6 +23,7 @@ def own_batch(user, pk):
     )
 
 
+@never_cache
 @login_required
 def product_edit(request, pk):
     product = own_product(request.user, pk)
@@ -45,6 +47,7 @@ def product_edit(request, pk):
     )
 
 
+@never_cache
 @login_required
 def batch_create(request, pk):
     product = own_product(request.user, pk)
@@ -61,6 +64,7 @@ def batch_create(request, pk):
     return render(request, "vendors/batch_edit.html", {"product": product, "form": form})
 
 
+@never_cache
 @login_required
 def batch_edit(request, pk):
     batch = own_batch(request.user, pk)
