@@ -2,7 +2,6 @@
 every list and detail costs a fixed number of queries whatever the history."""
 
 import datetime as dt
-from decimal import Decimal
 
 from django.db.models import (
     Case,
@@ -244,9 +243,10 @@ def certificate_history(product, limit=20, links=None):
 def alkaloid_trend(product, limit=24, links=None):
     """Mitragynine and 7-OH (% w/w) per batch from the newest counted
     certificate reporting them, oldest batch first: approved, from a lab
-    accredited on the test date (as every shipped standard counts them; the
-    dose calculator reads these figures). Drawn from the product's own
-    certificate links, so a large registry costs no more."""
+    accredited on the test date (as every shipped standard counts them). For
+    the trend chart and its table; the dose calculator reads the deciding
+    batch's judgements instead (``registry/dose.py``). Drawn from the
+    product's own certificate links, so a large registry costs no more."""
     links = certificate_links(product) if links is None else links
     counted = sorted(
         (
@@ -285,20 +285,3 @@ def alkaloid_trend(product, limit=24, links=None):
             point.setdefault(key, value)
     points = sorted(batches.values(), key=lambda p: (p["tested_on"], p["batch"]))
     return points[-limit:]
-
-
-def dose(point, grams):
-    """Milligrams of mitragynine and 7-OH in ``grams`` of product, from one
-    batch's measured % w/w (1 % of 1 g is 10 mg)."""
-    if point is None or grams is None:
-        return None
-    return {
-        "mitragynine": _mg(point.get("mitragynine"), grams),
-        "seven_oh": _mg(point.get("seven_oh"), grams),
-    }
-
-
-def _mg(percent, grams):
-    if percent is None:
-        return None
-    return (percent * grams * 10).quantize(Decimal("0.1"))

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from vendors.models import Batch, Product, barcodes
 
-from . import caching, review, selectors, uploads
+from . import caching, dose, jurisdictions, review, selectors, uploads
 from .api import database_answers
 from .evaluation import UNTESTED
 from .filters import ProductFilter
@@ -102,14 +102,15 @@ def product_detail(request, vendor, product):
         if standard
         else []
     )
-    # Each result against its limit, from the batch that decides the verdict.
+    # One batch for the panels, each result against its limit and the dose
+    # calculator: the one that decides the verdict (the worst on sale).
     deciding = next((b for b in batches if default and b.pk == default.batch_id), None)
+    judgements = (deciding.judgements or []) if deciding else []
     links = selectors.certificate_links(product)
-    trend = selectors.alkaloid_trend(product, links=links)
-    dose_form = DoseForm(request.GET or None)
-    on_sale_points = [p for p in trend if p["on_sale"]] or trend
-    chosen = on_sale_points[-1] if on_sale_points else None
+    # Bound only by its own field: a QR code's ?utm_source=qr is no calculation.
+    dose_form = DoseForm(request.GET if "grams" in request.GET else None)
     grams = dose_form.cleaned_data["grams"] if dose_form.is_valid() else None
+    figures = dose.figures(judgements)
     analytes = dict(Analyte.objects.values_list("code", "name"))
     return render(
         request,
@@ -123,18 +124,19 @@ def product_detail(request, vendor, product):
                 for p in selectors.panels_on(default.panels if default else [], as_of)
             ],
             "judgements": [
-                {**j, "name": analytes.get(j["analyte"], j["analyte"])}
-                for j in ((deciding.judgements or []) if deciding else [])
+                {**j, "name": analytes.get(j["analyte"], j["analyte"])} for j in judgements
             ],
+            "standard": standard,
+            "deciding": deciding,
+            "on_sale": [b for b in batches if b.on_sale],
             "label_accuracy": deciding.label_accuracy if deciding else None,
-            "jurisdictions": [(row.standard, row.status_on(as_of)) for row in rows],
+            "jurisdictions": jurisdictions.readings(rows, as_of),
             "batches": batches,
             "certificates": selectors.certificate_history(product, links=links),
-            "trend": trend,
-            "dose_batch": chosen,
+            "trend": selectors.alkaloid_trend(product, links=links),
+            "dose_figures": figures,
             "dose_form": dose_form,
-            "dose": selectors.dose(chosen, grams),
-            "grams": grams,
+            "dose": dose.amounts(figures, grams),
             "as_of": as_of,
             "page_url": request.build_absolute_uri(product.get_absolute_url()),
         },

@@ -405,7 +405,7 @@ def test_a_certificate_from_a_lapsed_lab_is_shown_as_not_counted(client, db):
     assert "Untested" in page
     assert "not counted" in page
     assert "contains about" not in page
-    assert "No counted alkaloid results yet." in page
+    assert f"Lot {batch.lot_code}, the lot the verdict above describes, has no counted" in page
 
 
 def test_a_filter_value_that_cannot_be_read_says_so(client, db):
@@ -528,16 +528,16 @@ def test_the_certificate_history_shows_what_was_published_and_the_lots_it_covers
             {"qualifier": "present", "basis": "qualitative", "outcome": "fail"},
             "<strong>Present</strong>",
             "absent",
-            "<strong>✖ over the limit</strong>",
+            "<strong>✖ fails: must be absent</strong>",
         ),
         (
             {"measured": "1.5200", "unit": "%", "outcome": "reported"},
             "1.52 %",
-            "reported",
-            "✔ pass",
+            "no limit",
+            "— reported; no limit set",
         ),
-        ({"outcome": "missing", "required": True}, "not tested", "reported", "✖ missing"),
-        ({"outcome": "missing"}, "not tested", "reported", "— optional, not tested"),
+        ({"outcome": "missing", "required": True}, "not tested", "no limit", "✖ missing"),
+        ({"outcome": "missing"}, "not tested", "no limit", "— optional, not tested"),
     ],
 )
 def test_each_result_reads_as_what_was_found_against_what_limit(judgement, result, limit, outcome):

@@ -61,6 +61,12 @@ def panel_name(code):
     return (code or "").replace("_", " ").capitalize()
 
 
+@register.filter
+def panel_names(codes):
+    """Panels in a sentence: ("heavy_metals", "microbials") → "heavy metals, microbials"."""
+    return ", ".join((code or "").replace("_", " ") for code in codes or ())
+
+
 # How each result reads in the product page's table: what was found, the
 # limit it is held to and what came of it, in words (never a colour alone).
 BASIS_NOTES = {
@@ -101,15 +107,23 @@ def limit_text(judgement):
     if judgement.get("limit"):
         sign = "<" if judgement.get("comparison") == "lt" else "≤"
         return format_html("{} {} {}", sign, num(judgement["limit"]), judgement.get("unit"))
-    return "absent" if judgement.get("basis") == "qualitative" else "reported"
+    return "absent" if judgement.get("basis") == "qualitative" else "no limit"
 
 
 @register.filter
-def outcome_text(judgement):
+def outcome_text(judgement, standard=""):
+    """Each outcome as what it is: only a result held to a limit can pass.
+    ``reported`` (the standard sets no limit, it only asks for the result)
+    names the standard that sets none; a qualitative failure is a finding
+    that must be absent, not a number over a limit."""
     outcome = judgement.get("outcome")
-    if outcome in ("pass", "reported"):
+    if outcome == "pass":
         return "✔ pass"
+    if outcome == "reported":
+        return f"— reported; no limit in {standard}" if standard else "— reported; no limit set"
     if outcome == "fail":
+        if judgement.get("basis") == "qualitative":
+            return mark_safe("<strong>✖ fails: must be absent</strong>")  # noqa: S308 - a constant
         return mark_safe("<strong>✖ over the limit</strong>")  # noqa: S308 - a constant
     if outcome == "indeterminate":
         note = judgement.get("note")
@@ -154,92 +168,119 @@ def limit_bar(judgement):
     )
 
 
+# The trend chart's two series: key, name, colour, dash (never colour alone).
+TREND_SERIES = (
+    ("mitragynine", "Mitragynine", "#0b5cad", ""),
+    ("seven_oh", "7-OH", "#b45309", "5 3"),
+)
+
+
 @register.simple_tag
 def trend_chart(points):
-    """Mitragynine and 7-OH (% w/w) per batch, oldest to newest, as two
-    polylines with a legend, a scale from 0 to a round number, and the first
-    and last lots named in full (all of them when there is room); the page
-    puts the numbers in a table beside it."""
+    """Mitragynine and 7-OH (% w/w) per batch, oldest to newest, as two small
+    charts one above the other, each named and on its own scale from 0 to a
+    round number: 7-OH runs at about a hundredth of mitragynine, so on one
+    shared scale its line always sat on zero. They share the lots along the
+    bottom (the first and last in full, all of them when there is room).
+
+    Drawn 340 units wide with 13-unit text, so that on a 360 px phone (the
+    SVG about 330 px wide) the text is still about 12.5 px; the 480-unit
+    chart it replaces shrank its 12-unit text to 8 px there. ``<title>`` and
+    ``<desc>`` say in words what it shows; the page puts every number in a
+    table below it."""
     if len(points) < 2:
         return ""
-    width, height, left, right, top_pad, bottom = 480, 180, 34, 12, 30, 30
-    values = [p[k] for p in points for k in ("mitragynine", "seven_oh") if p.get(k) is not None]
-    top = _round_up(max(values) * Decimal("1.1")) if values else Decimal(1)
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    width, left, right, font = 340, 44, 12, 13
+    title_h, plot_h, gap = 28, 64, 14
+    plot_w = width - left - right
     step = plot_w / (len(points) - 1)
-    base = height - bottom
 
     def x(i):
         return left + i * step
 
-    def y(value):
-        return base - float(value / top) * plot_h
+    panels = []
+    ranges = []
+    for index, (key, name, colour, dash) in enumerate(TREND_SERIES):
+        top_y = index * (title_h + plot_h + gap)
+        plot_top, base = top_y + title_h, top_y + title_h + plot_h
+        values = [p[key] for p in points if p.get(key) is not None]
+        top = _round_up(max(values) * Decimal("1.1")) if values else Decimal(1)
+        if values:
+            ranges.append(f"{name} from {num(min(values))} % to {num(max(values))} %")
+        else:
+            ranges.append(f"{name}: no figures")
 
-    def line(key, colour, dash):
+        def y(value, top=top, base=base):
+            return base - float(value / top) * plot_h
+
         coords = [(x(i), y(p[key])) for i, p in enumerate(points) if p.get(key) is not None]
-        if not coords:
-            return ""
-        path = " ".join(f"{a:.1f},{b:.1f}" for a, b in coords)
-        dots = format_html_join(
-            "",
-            '<circle cx="{}" cy="{}" r="3" fill="{}"/>',
-            ((f"{a:.1f}", f"{b:.1f}", colour) for a, b in coords),
+        if coords:
+            drawn = format_html(
+                '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{}/>{}',
+                " ".join(f"{a:.1f},{b:.1f}" for a, b in coords),
+                colour,
+                mark_safe(f' stroke-dasharray="{dash}"' if dash else ""),  # noqa: S308 - a constant
+                format_html_join(
+                    "",
+                    '<circle cx="{}" cy="{}" r="3" fill="{}"/>',
+                    ((f"{a:.1f}", f"{b:.1f}", colour) for a, b in coords),
+                ),
+            )
+        else:
+            drawn = format_html(
+                '<text x="{}" y="{}" text-anchor="middle" fill="#555d66">no figures</text>',
+                left + plot_w / 2,
+                plot_top + plot_h / 2,
+            )
+        panels.append(
+            format_html(
+                '<text x="{l}" y="{ty}" font-weight="600">{name}</text>'
+                '<text x="{r}" y="{ty}" text-anchor="end" fill="#555d66">% w/w</text>'
+                '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#555d66"/>'
+                '<line x1="{l}" y1="{t}" x2="{r}" y2="{t}" stroke="#d0d5da"'
+                ' stroke-dasharray="2 3"/>'
+                '<text x="{lx}" y="{b}" text-anchor="end" dy="4">0</text>'
+                '<text x="{lx}" y="{t}" text-anchor="end" dy="4">{top}</text>{drawn}',
+                ty=top_y + 14,
+                name=name,
+                l=left,
+                r=width - right,
+                b=base,
+                t=plot_top,
+                lx=left - 5,
+                top=f"{top.normalize():f}",
+                drawn=drawn,
+            )
         )
-        return format_html(
-            '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{}/>{}',
-            path,
-            colour,
-            mark_safe(f' stroke-dasharray="{dash}"' if dash else ""),  # noqa: S308 - a constant
-            dots,
-        )
-
+    height = len(TREND_SERIES) * (title_h + plot_h + gap) + 12
     # Every lot when there is room for its code, else the first and the last;
     # the ends anchored inwards so that no code is cut at the edge.
     room = step >= 90
     labels = format_html_join(
         "",
-        '<text x="{}" y="{}" font-size="12" text-anchor="{}">{}</text>',
+        '<text x="{}" y="{}" text-anchor="{}">{}</text>',
         (
-            (f"{x(i):.1f}", height - 9, _anchor(i, len(points)), p["lot"])
+            (f"{x(i):.1f}", height - 10, _anchor(i, len(points)), p["lot"])
             for i, p in enumerate(points)
             if room or i in (0, len(points) - 1)
         ),
     )
-    mitragynine, seven_oh = "#0b5cad", "#b45309"
     return format_html(
-        '<svg class="trend" viewBox="0 0 {w} {h}" role="img" aria-labelledby="trend-title">'
-        '<title id="trend-title">Alkaloids by batch, % w/w: solid mitragynine, dashed 7-OH'
-        "</title>"
-        '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#555d66"/>'
-        '<line x1="{l}" y1="{t}" x2="{r}" y2="{t}" stroke="#d0d5da" stroke-dasharray="2 3"/>'
-        '<text x="{lx}" y="{b}" font-size="12" text-anchor="end" dy="4">0</text>'
-        '<text x="{lx}" y="{t}" font-size="12" text-anchor="end" dy="4">{top}</text>'
-        '<text x="0" y="12" font-size="12">% w/w</text>'
-        '<g font-size="12">'
-        '<line x1="{k1}" y1="8" x2="{k1e}" y2="8" stroke="{mc}" stroke-width="2"/>'
-        '<text x="{k1t}" y="12">Mitragynine</text>'
-        '<line x1="{k2}" y1="8" x2="{k2e}" y2="8" stroke="{oc}" stroke-width="2"'
-        ' stroke-dasharray="5 3"/>'
-        '<text x="{k2t}" y="12">7-OH</text></g>'
-        "{mit}{oh}{labels}</svg>",
+        '<svg class="trend" viewBox="0 0 {w} {h}" role="img" aria-labelledby="trend-title"'
+        ' aria-describedby="trend-desc" font-size="{font}">'
+        '<title id="trend-title">Alkaloids by batch, % w/w: mitragynine above, 7-OH below,'
+        " each on its own scale</title>"
+        '<desc id="trend-desc">{desc} across {n} lots, oldest ({first}) to newest ({last}).'
+        " The table below lists every value.</desc>"
+        "{panels}{labels}</svg>",
         w=width,
         h=height,
-        l=left,
-        r=width - right,
-        b=base,
-        t=top_pad,
-        lx=left - 5,
-        top=f"{top.normalize():f}",
-        k1=width - 190,
-        k1e=width - 170,
-        k1t=width - 165,
-        k2=width - 75,
-        k2e=width - 55,
-        k2t=width - 50,
-        mc=mitragynine,
-        oc=seven_oh,
-        mit=line("mitragynine", mitragynine, ""),
-        oh=line("seven_oh", seven_oh, "5 3"),
+        font=font,
+        desc="; ".join(ranges),
+        n=len(points),
+        first=points[0]["lot"],
+        last=points[-1]["lot"],
+        panels=format_html_join("", "{}", ((p,) for p in panels)),
         labels=labels,
     )
 
