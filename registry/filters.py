@@ -3,6 +3,7 @@
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -70,8 +71,12 @@ class ProductFilter(django_filters.FilterSet):
         min_value=1,
         max_value=3650,
     )
+    # A date picker on the page (and the ISO format the API reads); the
+    # widget changes only how the form is drawn, not what is accepted.
     tested_after = django_filters.DateFilter(
-        method="filter_tested_after", label="Tested on or after"
+        method="filter_tested_after",
+        label="Tested on or after",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     ordering = VerdictOrderingFilter(
         fields=(
@@ -166,3 +171,11 @@ class ProductFilter(django_filters.FilterSet):
         # row (see verdicts.PANEL_COLUMNS) so this stays one indexed join.
         queryset = _through_chosen(queryset, panel_until=f"{value}_until")
         return queryset.filter(panel_until__gte=timezone.localdate())
+
+
+def labels_in_use(form, skip=("search",)):
+    """Labels of the filters the visitor set (the list page's folded filter
+    panel names them), ``skip`` aside. Raw values: no validation, no query."""
+    return [
+        field.label for field in form if field.name not in skip and field.data not in (None, "", [])
+    ]

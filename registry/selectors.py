@@ -151,6 +151,18 @@ def lot_batches(code, as_of=None):
     )
 
 
+def vendors_named(text, limit=10):
+    """Vendors whose name contains ``text`` in any case (or whose slug it
+    is), by name: what the product list offers someone who typed part of a
+    vendor's name, where its filter (the API's too) wants the whole name or
+    the slug. The vendor table is read alone, not the products."""
+    return list(
+        Vendor.objects.filter(Q(name__icontains=text.strip()) | Q(slug=text.strip()))
+        .only("name", "slug")
+        .order_by("name")[:limit]
+    )
+
+
 def vendors_with_share(as_of=None):
     """Vendors with their product count and how many are ``current`` under
     the default standard."""

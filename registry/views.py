@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
-from vendors.models import Batch, Product, barcodes
+from vendors.models import Batch, Product, barcodes, clean_lot_code, looks_like_lot
 
 from . import caching, dose, jurisdictions, review, selectors, uploads
 from .api import database_answers
 from .evaluation import UNTESTED
-from .filters import ProductFilter
+from .filters import ProductFilter, labels_in_use
 from .forms import DoseForm, ReportForm
 from .models import Analyte, Certificate, Lab, Standard
 from .portal import vendor_flags
@@ -77,12 +77,32 @@ def search(request):
 def product_list(request):
     catalogue = selectors.products_with_verdict()
     products = ProductFilter(request.GET, queryset=catalogue.order_by(*selectors.CATALOGUE_ORDER))
+    context = {"filter": products, "in_use": labels_in_use(products.form)}
+    if not products.is_valid():
+        # Nothing is listed (all products would read as a filtered result)
+        # and the answer is 400, as the API's for the same parameters: the
+        # request cannot be answered as asked. The page says why, and an
+        # error page is never kept in the page cache (only 200s are).
+        return render(request, "registry/product_list.html", context, status=400)
     # A page of ids first: sorting carries no more than the sort keys, and
     # each verdict is read for the fifty products shown, not for every match.
     ids = products.qs.values_list("pk", flat=True)
     page = Paginator(ids, 50).get_page(request.GET.get("page"))
     page.object_list = selectors.in_order(catalogue, page.object_list)
-    return render(request, "registry/product_list.html", {"filter": products, "page": page})
+    typed = products.form.cleaned_data
+    if not page.paginator.count:
+        # Nothing found: part of a vendor's name (the filter wants all of
+        # it) leads to that vendor, or to a choice of vendors; a search
+        # that reads as a lot code gets a lot code's advice.
+        named = selectors.vendors_named(typed["vendor"]) if typed.get("vendor") else []
+        if len(named) == 1 and named[0].name != typed["vendor"]:
+            query = request.GET.copy()
+            query["vendor"] = named[0].name
+            query.pop("page", None)
+            return redirect(f"{reverse('product_list')}?{query.urlencode()}")
+        context["vendors_named"] = named
+        context["lot_like"] = looks_like_lot(typed.get("search") or "")
+    return render(request, "registry/product_list.html", {**context, "page": page})
 
 
 @require_safe
@@ -146,7 +166,7 @@ def product_detail(request, vendor, product):
 @require_safe
 @caching.public_page
 def lot_list(request):
-    code = request.GET.get("code", "").strip()
+    code = clean_lot_code(request.GET.get("code", ""))  # as the look-up reads it
     batches = list(selectors.lot_batches(code)) if code else []
     return render(request, "registry/lot_list.html", {"code": code, "batches": batches})
 

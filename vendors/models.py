@@ -41,11 +41,35 @@ def search_text_of(product_name, vendor_name):
     return text if folded == text else f"{text} {folded}"
 
 
+def clean_lot_code(code):
+    """A lot code as typed, scanned or pasted, fit to show: compatibility
+    forms folded (NFKC: a phone keyboard's fullwidth "ＥＸＡ-２６１２" is
+    "EXA-2612"), control and format characters (a NUL, a zero-width space,
+    a right-to-left override) dropped, runs of spaces made one."""
+    text = " ".join(unicodedata.normalize("NFKC", code).split())
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def normalize_lot(code):
-    """The key lot codes are matched on: letters and digits only, upper case.
-    Someone reading a package types "gmd 0926" for "GMD-0926"; case, spaces
-    and punctuation never tell two prints apart on real labels."""
-    return re.sub(r"[\W_]+", "", code).upper()
+    """The key lot codes are matched on (every look-up, page or API, goes
+    through ``Batch.objects.with_lot``): the cleaned code's letters and
+    digits only, upper case. Someone reading a package types "gmd 0926" for
+    "GMD-0926"; case, spaces, punctuation and character widths never tell
+    two prints apart on real labels."""
+    return re.sub(r"[\W_]+", "", clean_lot_code(code)).upper()
+
+
+def looks_like_lot(text):
+    """Whether a search reads as a lot code rather than words: one or two
+    parts (as typed from a package), a digit among them, and not a barcode.
+    Only chooses what a failed search suggests; it finds nothing itself."""
+    key = normalize_lot(text)
+    return (
+        len(clean_lot_code(text).split()) <= 2
+        and 3 <= len(key) <= 64
+        and any(c.isdigit() for c in key)
+        and not barcodes(text)
+    )
 
 
 class Vendor(models.Model):
