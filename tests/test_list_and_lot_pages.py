@@ -22,9 +22,7 @@ from .factories import BatchFactory, ProductFactory, VendorFactory
         ({"tested_within": "0"}, "Tested within (days)"),
     ],
 )
-def test_a_filter_that_cannot_be_read_lists_nothing_and_names_the_filter(
-    client, db, params, field
-):
+def test_a_filter_that_cannot_be_read_lists_nothing_and_names_the_filter(client, db, params, field):
     product = ProductFactory(name="Red Bali Powder")
     response = client.get("/products/", params)
     page = response.content.decode()
