@@ -2,6 +2,7 @@
 
 import csv
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -449,8 +450,29 @@ class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
         )
 
 
+class LockedOut(exceptions.Throttled):
+    default_detail = "Too many failed log-ins for this username: try again in 15 minutes."
+
+
 class TokenView(ObtainAuthToken):
-    """``POST`` username and password, receive ``{"token": "…"}``."""
+    """``POST`` username and password, receive ``{"token": "…"}``.
+
+    The log-in lockout (django-axes) counts these attempts with the site's
+    log-in form; a locked-out caller gets 429, as the form answers, not the
+    400 of a wrong password (which would tell a guesser nothing changed).
+    Axes marks the request DRF passes to ``authenticate``, not the one its
+    middleware sees, so the view reads the mark itself."""
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT}
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut(wait=settings.AXES_COOLOFF_TIME * 3600) from None
+            raise
 
 
 def database_answers():

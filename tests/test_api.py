@@ -283,3 +283,18 @@ def test_every_read_endpoint_costs_the_same_for_a_long_history(api, db):
         "certificates": 9,
         "certificate": 8,
     }
+
+
+def test_a_locked_out_username_gets_429_from_the_token_endpoint(api, db, settings):
+    UserFactory(username="vendor")
+    wrong = {"username": "vendor", "password": "x"}
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert api.post("/api/v1/auth/token", wrong).status_code == 400
+    # The failure that reaches the limit locks, and so does the right password after it.
+    assert api.post("/api/v1/auth/token", wrong).status_code == 429
+    right = {"username": "vendor", "password": "correct horse battery staple"}
+    locked = api.post("/api/v1/auth/token", right)
+    assert locked.status_code == 429
+    assert "try again in 15 minutes" in locked.json()["detail"]
+    assert int(locked["Retry-After"]) == 900
+    assert "token" not in locked.json()
