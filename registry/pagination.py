@@ -1,7 +1,19 @@
-"""The API's page numbers: DRF's, with errors that name the field (API.md:
-"4xx with a JSON body naming the field and the reason")."""
+"""Page numbers. The API's are DRF's, with errors that name the field
+(API.md: "4xx with a JSON body naming the field and the reason"); the pages'
+are Django's, forgiving (a bad number shows the first page, one past the end
+the last) but reading ``page=last`` as the API does."""
 
+from django.core.paginator import Paginator
 from rest_framework import exceptions, pagination
+
+PER_PAGE = 50
+
+
+def page_of(items, request, per_page=PER_PAGE):
+    """The page of ``items`` that ``?page=`` asks for, for an HTML page."""
+    paginator = Paginator(items, per_page)
+    number = request.GET.get("page")
+    return paginator.get_page(paginator.num_pages if number == "last" else number)
 
 
 class PageNumbers(pagination.PageNumberPagination):

@@ -5,7 +5,6 @@ message, never a half-done change."""
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 from . import review
 from .forms import ReasonForm, RejectForm, ResultFormSet, rows_from_extracted, rows_from_results
 from .models import Certificate, ConsumerReport, Lab
+from .pagination import page_of
 
 
 @never_cache
@@ -33,7 +33,7 @@ def queue(request):
         # JSON containment differs between SQLite and PostgreSQL; the pending
         # queue is small enough to filter here.
         pending = [c for c in pending if any(f["code"] == flag for f in c.flags)]
-    page = Paginator(pending, 50).get_page(request.GET.get("page"))
+    page = page_of(pending, request)
     expired = timezone.now() - timezone.timedelta(minutes=review.CLAIM_MINUTES)
     return render(
         request,
@@ -197,7 +197,7 @@ def reports(request):
         request,
         "registry/review/reports.html",
         {
-            "page": Paginator(found, 50).get_page(request.GET.get("page")),
+            "page": page_of(found, request),
             "state": state,
             "states": ConsumerReport.State.choices,
         },

@@ -1,7 +1,6 @@
 """Public pages: thin views over ``selectors``; nothing is evaluated here."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +18,7 @@ from .evaluation import UNTESTED
 from .filters import ProductFilter, labels_in_use
 from .forms import DoseForm, ReportForm
 from .models import Analyte, Certificate, Lab, Standard
+from .pagination import page_of
 from .portal import vendor_flags
 from .templatetags.registry_tags import verdict_words
 
@@ -87,7 +87,7 @@ def product_list(request):
     # A page of ids first: sorting carries no more than the sort keys, and
     # each verdict is read for the fifty products shown, not for every match.
     ids = products.qs.values_list("pk", flat=True)
-    page = Paginator(ids, 50).get_page(request.GET.get("page"))
+    page = page_of(ids, request)
     page.object_list = selectors.in_order(catalogue, page.object_list)
     typed = products.form.cleaned_data
     if not page.paginator.count:

@@ -139,3 +139,13 @@ def test_the_migration_rekeys_stored_codes_and_keeps_a_twin_for_staff(db):
     assert keys[other.pk] == "CD2"
     assert keys[plain.pk] == "AB1"
     assert keys[fullwidth.pk] == "ＡＢ１"  # its twin holds AB1: left for staff
+
+
+def test_page_last_is_the_last_page_as_in_the_api(client, db):
+    ProductFactory.create_batch(51)
+    page = client.get("/products/", {"page": "last"}).content.decode()
+    assert "Page 2 of 2" in page
+    assert client.get("/api/v1/products/", {"page": "last"}).json()["next"] is None
+    # The pages stay forgiving where the API answers 400 or 404.
+    assert "Page 1 of 2" in client.get("/products/", {"page": "first"}).content.decode()
+    assert "Page 2 of 2" in client.get("/products/", {"page": "9"}).content.decode()
