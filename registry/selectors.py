@@ -10,16 +10,19 @@ from django.db.models import (
     F,
     FilteredRelation,
     OuterRef,
+    Prefetch,
     Q,
     Subquery,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from vendors.models import Batch, Product, Vendor
 
+from . import verdicts
 from .evaluation import (
     CURRENT,
     FAILS_LIMITS,
@@ -29,7 +32,7 @@ from .evaluation import (
     effective_status,
     panel_state,
 )
-from .models import Certificate, CertificateBatch, ProductVerdict, Result, Standard
+from .models import Certificate, CertificateBatch, Lab, ProductVerdict, Result, Standard
 
 
 def default_standard():
@@ -297,3 +300,98 @@ def alkaloid_trend(product, limit=24, links=None):
             point.setdefault(key, value)
     points = sorted(batches.values(), key=lambda p: (p["tested_on"], p["batch"]))
     return points[-limit:]
+
+
+def labs_with_counts():
+    """Labs by name with their published certificates counted apart:
+    ``approved_count`` and ``withdrawn_count`` (pending and rejected uploads
+    are nobody's business but their vendor's and never counted). One query."""
+    return Lab.objects.annotate(
+        approved_count=Count(
+            "certificates", filter=Q(certificates__state=Certificate.State.APPROVED)
+        ),
+        withdrawn_count=Count(
+            "certificates", filter=Q(certificates__state=Certificate.State.WITHDRAWN)
+        ),
+    ).order_by("name")
+
+
+def certificate_page(certificate):
+    """What the certificate page shows besides the certificate's own fields,
+    in five queries whatever the history (four unless it is withdrawn):
+
+    * ``results``, each with ``within_limits`` against the default standard
+      exactly as the API gives it (``verdicts.results_within_limits``) and
+      ``limited``: whether that standard sets a limit for it at all, so that
+      a result it cannot judge reads as such and not as "no limit"
+      (``cannot_tell``: whether any does);
+    * ``batches``, with their products and vendors;
+    * ``standard``, the default standard;
+    * ``not_accredited``: when the lab's ISO/IEC 17025 accreditation did not
+      cover the test date (so no verdict counts the certificate, DESIGN.md
+      "The rules"), why: ``none`` on record, testing ``before`` it began or
+      ``after`` it ended; ``None`` when it did. ``counted_by`` names the
+      standards that do not ask for accreditation (none ship);
+    * ``replacement``: for a withdrawn certificate, the approved one uploaded
+      after it for one of its batches, earliest first (a correction is a
+      withdrawal plus a new upload); ``None`` if there is none yet."""
+    prefetch_related_objects(
+        [certificate],
+        Prefetch("results", queryset=Result.objects.select_related("analyte")),
+        Prefetch("batches", queryset=Batch.objects.select_related("product__vendor")),
+    )
+    results = list(certificate.results.all())
+    batches = list(certificate.batches.all())
+    standards = verdicts.load_standards()
+    default = next(((s, spec) for s, spec in standards if s.is_default), None)
+    within, limited = {}, set()
+    if default:
+        spec = default[1]
+        within = verdicts.results_within_limits(certificate, spec)
+        forms = {b.product.form for b in batches}
+        limited = {
+            q.analyte
+            for q in spec.requirements
+            if (not forms or any(q.applies_to(form) for form in forms))
+            and (q.limit is not None or q.basis == "qualitative")
+        }
+    for result in results:
+        result.within_limits = within.get(result.analyte.code)
+        result.limited = result.analyte.code in limited
+    return {
+        "results": results,
+        "cannot_tell": any(r.limited and r.within_limits is None for r in results),
+        "batches": batches,
+        "standard": default[0] if default else None,
+        "not_accredited": _not_accredited(certificate.lab, certificate.tested_on),
+        "counted_by": [s.name for s, spec in standards if not spec.requires_accreditation],
+        "replacement": _replacement(certificate, batches)
+        if certificate.state == Certificate.State.WITHDRAWN
+        else None,
+    }
+
+
+def _not_accredited(lab, day):
+    if lab.accredited_on(day):
+        return None
+    if lab.accredited_until is None:
+        return "none"
+    if lab.accredited_from and day < lab.accredited_from:
+        return "before"
+    return "after"
+
+
+def _replacement(certificate, batches):
+    covering = CertificateBatch.objects.filter(batch__in=[b.pk for b in batches])
+    return (
+        Certificate.objects.approved()
+        .filter(pk__in=covering.values("certificate_id"))
+        .filter(
+            Q(created__gt=certificate.created)
+            | Q(created=certificate.created, pk__gt=certificate.pk)
+        )
+        .select_related("lab")
+        .only("report_number", "tested_on", "created", "lab__name")
+        .order_by("created", "pk")
+        .first()
+    )

@@ -1,12 +1,12 @@
 """Public pages: thin views over ``selectors``; nothing is evaluated here."""
 
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
@@ -182,10 +182,7 @@ def vendor_detail(request, slug):
 @require_safe
 @caching.public_page
 def lab_list(request):
-    published = Q(certificates__state__in=Certificate.PUBLIC_STATES)
-    labs = Lab.objects.annotate(certificate_count=Count("certificates", filter=published)).order_by(
-        "name"
-    )
+    labs = selectors.labs_with_counts()
     return render(request, "registry/lab_list.html", {"labs": labs, "today": timezone.localdate()})
 
 
@@ -194,26 +191,39 @@ def _visible_certificate(request, pk):
     return get_object_or_404(queryset.select_related("lab", "vendor"), pk=pk)
 
 
-def certificate_detail(request, pk, report_form=None, status=200):
-    certificate = _visible_certificate(request, pk)
-    own = certificate.vendor.members.filter(pk=request.user.pk).exists()
-    return render(
+@require_safe
+def certificate_detail(request, pk):
+    return _certificate_page(request, _visible_certificate(request, pk))
+
+
+def _certificate_page(request, certificate, *, report_form=None, status=200):
+    """The certificate page: for its own GET, and for the report form's
+    answer when a report cannot be taken (the form shown again with its
+    errors). A page only the uploading vendor and staff may see (pending,
+    rejected) is marked private and not to be stored, so no shared cache
+    between them and the site keeps it; public ones keep their headers."""
+    user = request.user
+    own = user.is_authenticated and certificate.vendor.members.filter(pk=user.pk).exists()
+    public = certificate.state in Certificate.PUBLIC_STATES
+    response = render(
         request,
         "registry/certificate_detail.html",
         {
             "certificate": certificate,
-            "results": certificate.results.select_related("analyte"),
-            "batches": certificate.batches.select_related("product__vendor"),
+            **selectors.certificate_page(certificate),
             "events": certificate.events.exclude(action="claimed"),
             "own": own,
             "flags": certificate.flags
-            if request.user.is_staff
+            if user.is_staff
             else (vendor_flags(certificate) if own else []),
             "report_form": report_form or ReportForm(),
-            "public": certificate.state in Certificate.PUBLIC_STATES,
+            "public": public,
         },
         status=status,
     )
+    if not public:
+        add_never_cache_headers(response)
+    return response
 
 
 @require_POST
@@ -233,10 +243,10 @@ def report_problem(request, pk):
         except review.ReviewError as error:
             form.add_error(None, str(error))
             status = 429 if "Too many" in str(error) else 400
-            return certificate_detail(request, pk, report_form=form, status=status)
+            return _certificate_page(request, certificate, report_form=form, status=status)
         messages.success(request, "Thank you. Registry staff will look into it.")
         return redirect("certificate_detail", pk=pk)
-    return certificate_detail(request, pk, report_form=form, status=400)
+    return _certificate_page(request, certificate, report_form=form, status=400)
 
 
 @require_safe
