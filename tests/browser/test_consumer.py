@@ -124,6 +124,9 @@ def test_on_a_phone_no_public_page_scrolls_sideways(live_server, page, shop):
     ]:
         page.goto(live_server.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        # A table's caption runs the width of the page, not one word a line.
+        for caption in page.locator("caption").all():
+            assert caption.bounding_box()["width"] > 250, (path, caption.inner_text())
     assert page.console_errors == []
 
 
