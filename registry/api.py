@@ -15,7 +15,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from vendors.models import Batch, Product
+from vendors.models import Batch, Product, clean_lot_code
 from vendors.services import create_batch
 
 from . import review, selectors, serializers, uploads
@@ -215,7 +215,7 @@ class LotViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("code", OpenApiTypes.STR, required=True)])
     def list(self, request):
-        code = request.query_params.get("code", "").strip()
+        code = clean_lot_code(request.query_params.get("code", ""))  # as the page reads it
         if not code:
             raise exceptions.ValidationError({"code": ["A lot code is required."]})
         as_of = timezone.localdate()
@@ -451,7 +451,7 @@ class CertificateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
 
 
 class LockedOut(exceptions.Throttled):
-    default_detail = "Too many failed log-ins for this username: try again in 15 minutes."
+    default_detail = "Too many failed log-ins for this username: it is locked for a while."
 
 
 class TokenView(ObtainAuthToken):

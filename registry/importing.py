@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from vendors.models import Batch, Product, Vendor, normalize_lot
+from vendors.models import Batch, Product, Vendor, lot_code_problem, normalize_lot
 
 from . import trust, units, uploads, verdicts
 from .catalogue import UnknownAnalyte
@@ -250,7 +250,7 @@ def read_document(doc, *, catalogue, today=None):
     if not isinstance(lots, list) or not lots or not all(isinstance(x, str) for x in lots):
         raise DocumentError("lots", "must be a non-empty list of lot codes")
     lots = [lot.strip() for lot in lots]
-    if any(not normalize_lot(lot) or len(lot) > 64 for lot in lots):
+    if any(lot_code_problem(lot) for lot in lots):
         raise DocumentError("lots", "lot codes must be 1 to 64 characters with a letter or digit")
     if len({normalize_lot(lot) for lot in lots}) != len(lots):
         raise DocumentError("lots", "names the same lot twice")

@@ -239,7 +239,7 @@ class UploadSerializer(serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True)
 
     def validate(self, attrs):
-        from vendors.models import Batch, Product, normalize_lot
+        from vendors.models import Batch, Product, lot_code_problem
 
         if attrs.get("batch") is not None:
             batch = (
@@ -249,10 +249,8 @@ class UploadSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"batch": ["No such batch."]})
             attrs["batch"], attrs["product"] = batch, batch.product
         elif attrs.get("product") is not None and attrs.get("lot", "").strip():
-            if not normalize_lot(attrs["lot"]):
-                raise serializers.ValidationError(
-                    {"lot": ["A lot code needs at least one letter or digit."]}
-                )
+            if problem := lot_code_problem(attrs["lot"]):
+                raise serializers.ValidationError({"lot": [problem]})
             product = Product.objects.select_related("vendor").filter(pk=attrs["product"]).first()
             if product is None:
                 raise serializers.ValidationError({"product": ["No such product."]})

@@ -95,9 +95,13 @@ def product_list(request):
         # it) leads to that vendor, or to a choice of vendors; a search
         # that reads as a lot code gets a lot code's advice.
         named = selectors.vendors_named(typed["vendor"]) if typed.get("vendor") else []
-        if len(named) == 1 and named[0].name != typed["vendor"]:
+        # To the name the filter matches (the slug when a stored name has
+        # spaces around it, which the form strips), and never to itself.
+        target = named[0] if len(named) == 1 else None
+        target = target and (target.name if target.name == target.name.strip() else target.slug)
+        if target and target.casefold() != typed["vendor"].casefold():
             query = request.GET.copy()
-            query["vendor"] = named[0].name
+            query["vendor"] = target
             query.pop("page", None)
             return redirect(f"{reverse('product_list')}?{query.urlencode()}")
         context["vendors_named"] = named

@@ -134,11 +134,14 @@ def test_the_migration_rekeys_stored_codes_and_keeps_a_twin_for_staff(db):
     # As stored before this release: the old key kept the fullwidth letters.
     Batch.objects.filter(pk=fullwidth.pk).update(lot_code="ＡＢ１", lot_key="ＡＢ１")
     Batch.objects.filter(pk=other.pk).update(lot_code="ＣＤ２", lot_key="ＣＤ２")
+    long = BatchFactory()
+    Batch.objects.filter(pk=long.pk).update(lot_code="ﷺ" * 5, lot_key="OLD")
     migration.rekey(django_apps, None)
     keys = dict(Batch.objects.values_list("pk", "lot_key"))
     assert keys[other.pk] == "CD2"
     assert keys[plain.pk] == "AB1"
     assert keys[fullwidth.pk] == "ＡＢ１"  # its twin holds AB1: left for staff
+    assert keys[long.pk] == "OLD"  # 75 letters folded: longer than the column
 
 
 def test_page_last_is_the_last_page_as_in_the_api(client, db):
@@ -149,3 +152,18 @@ def test_page_last_is_the_last_page_as_in_the_api(client, db):
     # The pages stay forgiving where the API answers 400 or 404.
     assert "Page 1 of 2" in client.get("/products/", {"page": "first"}).content.decode()
     assert "Page 2 of 2" in client.get("/products/", {"page": "9"}).content.decode()
+
+
+def test_a_vendor_name_stored_with_spaces_is_reached_once_not_in_a_loop(client, db):
+    vendor = VendorFactory(name=" Loopy  Vendor ", slug="loopy-vendor")
+    ProductFactory(vendor=vendor, name="Loop Powder")
+    response = client.get("/products/", {"vendor": "loopy"})
+    assert response["Location"] == "/products/?vendor=loopy-vendor"
+    assert "Loop Powder" in client.get(response["Location"]).content.decode()
+
+
+def test_an_empty_lot_code_after_cleaning_is_required_in_the_api(client, db):
+    for code in ["\x00", "\u200b", " ", "\u202e"]:
+        response = client.get("/api/v1/lots/", {"code": code})
+        assert response.status_code == 400, code
+        assert response.json() == {"code": ["A lot code is required."]}

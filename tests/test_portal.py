@@ -355,7 +355,13 @@ def test_lot_code_is_fixed_once_the_batch_exists(client, world):
 
 
 @pytest.mark.parametrize(
-    ("code", "message"), [("---", "at least one letter"), ("gmd 0926", "already has lot")]
+    ("code", "message"),
+    [
+        ("---", "at least one letter"),
+        ("gmd 0926", "already has lot"),
+        ("ＧＭＤ－０９２６", "already has lot"),  # fullwidth reads the same
+        ("ﷺ" * 5, "at most 64 characters"),  # folds to 75 letters
+    ],
 )
 def test_new_lot_codes_are_checked(client, world, code, message):
     client.force_login(world["me"])
@@ -364,12 +370,22 @@ def test_new_lot_codes_are_checked(client, world, code, message):
     assert response.status_code == 200 and message in response.content.decode()
 
 
-def test_api_lot_without_letters_or_digits_is_a_400(api, world):
+@pytest.mark.parametrize(
+    ("lot", "message"),
+    [
+        ("---", "A lot code needs at least one letter or digit."),
+        ("ﷺ" * 5, "A lot code can be at most 64 characters."),  # its key: 75 letters
+        ("ﬃ" * 30, "A lot code can be at most 64 characters."),  # 90
+    ],
+)
+def test_api_lot_that_cannot_be_keyed_is_a_400(api, world, lot, message):
     api.force_authenticate(world["me"])
-    data = api_upload(world, product=world["batch"].product_id, lot="---")
+    data = api_upload(world, product=world["batch"].product_id, lot=lot)
     del data["batch"]
+    batches = Batch.objects.count()
     response = api.post("/api/v1/certificates/", data, format="multipart")
-    assert response.status_code == 400 and "lot" in response.json()
+    assert response.status_code == 400 and response.json()["lot"] == [message]
+    assert Batch.objects.count() == batches
 
 
 def test_labs_page_counts_only_published_certificates(client, world):

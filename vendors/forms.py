@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Batch, Product, normalize_lot
+from .models import Batch, Product, lot_code_problem, normalize_lot
 
 
 class ProductForm(forms.ModelForm):
@@ -34,9 +34,9 @@ class BatchForm(forms.ModelForm):
 
     def clean_lot_code(self):
         code = self.cleaned_data["lot_code"].strip()
+        if problem := lot_code_problem(code):
+            raise forms.ValidationError(problem)
         key = normalize_lot(code)
-        if not key:
-            raise forms.ValidationError("A lot code needs at least one letter or digit.")
         if Batch.objects.filter(product=self.product, lot_key=key).exists():
             raise forms.ValidationError(f"This product already has lot {code}.")
         return code

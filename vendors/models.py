@@ -59,6 +59,22 @@ def normalize_lot(code):
     return re.sub(r"[\W_]+", "", clean_lot_code(code)).upper()
 
 
+LOT_LENGTH = 64  # the lot_code and lot_key columns
+
+
+def lot_code_problem(code):
+    """Why ``code`` cannot be registered as a lot, or "" when it can: the one
+    rule for the portal, the API and ``import_coa``. Folding can lengthen a
+    code (NFKC makes one "ﷺ" 18 letters), so the key is measured as well as
+    the code; a key longer than its column would fail at the database."""
+    key = normalize_lot(code)
+    if not key:
+        return "A lot code needs at least one letter or digit."
+    if len(code) > LOT_LENGTH or len(key) > LOT_LENGTH:
+        return f"A lot code can be at most {LOT_LENGTH} characters."
+    return ""
+
+
 def looks_like_lot(text):
     """Whether a search reads as a lot code rather than words: one or two
     parts (as typed from a package), a digit among them, and not a barcode.

@@ -20,12 +20,19 @@ def rekey(apps, schema_editor):
         new = key(batch.lot_code)
         if new == batch.lot_key or not new:
             continue
+        if len(new) > 64:  # the column's length; folding lengthened it
+            print(f"\n  batch {batch.pk} keeps its lot key: {new!r} is too long")
+            continue
         # Two batches of one product whose codes now read the same (say
         # "ＡＢ１" beside "AB1") would break the one-lot-per-product rule:
         # that batch keeps its old key (for staff to merge the two) rather
         # than fail the deploy.
         twin = Batch.objects.filter(product_id=batch.product_id, lot_key=new)
-        if not twin.exists():
+        if twin.exists():
+            print(
+                f"\n  batch {batch.pk} keeps its lot key: another batch of its product reads {new}"
+            )
+        else:
             Batch.objects.filter(pk=batch.pk).update(lot_key=new)
 
 
