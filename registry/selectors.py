@@ -27,6 +27,7 @@ from .evaluation import (
     CURRENT,
     FAILS_LIMITS,
     INCOMPLETE,
+    INDETERMINATE,
     STALE,
     UNTESTED,
     effective_status,
@@ -321,10 +322,10 @@ def certificate_page(certificate):
     in five queries whatever the history (four unless it is withdrawn):
 
     * ``results``, each with ``within_limits`` against the default standard
-      exactly as the API gives it (``verdicts.results_within_limits``) and
-      ``limited``: whether that standard sets a limit for it at all, so that
-      a result it cannot judge reads as such and not as "no limit"
-      (``cannot_tell``: whether any does);
+      as the API gives it (``verdicts.WITHIN`` of ``result_outcomes``) and
+      ``cannot_tell``: the standard sets a limit this result cannot be shown
+      to be within, so that it does not read as "no limit" (``cannot_tell``
+      on the page: whether any result is so);
     * ``batches``, with their products and vendors;
     * ``standard``, the default standard;
     * ``not_accredited``: when the lab's ISO/IEC 17025 accreditation did not
@@ -344,23 +345,14 @@ def certificate_page(certificate):
     batches = list(certificate.batches.all())
     standards = verdicts.load_standards()
     default = next(((s, spec) for s, spec in standards if s.is_default), None)
-    within, limited = {}, set()
-    if default:
-        spec = default[1]
-        within = verdicts.results_within_limits(certificate, spec)
-        forms = {b.product.form for b in batches}
-        limited = {
-            q.analyte
-            for q in spec.requirements
-            if (not forms or any(q.applies_to(form) for form in forms))
-            and (q.limit is not None or q.basis == "qualitative")
-        }
+    outcomes = verdicts.result_outcomes(certificate, default[1]) if default else {}
     for result in results:
-        result.within_limits = within.get(result.analyte.code)
-        result.limited = result.analyte.code in limited
+        outcome = outcomes.get(result.analyte.code)
+        result.within_limits = verdicts.WITHIN.get(outcome)
+        result.cannot_tell = outcome == INDETERMINATE
     return {
         "results": results,
-        "cannot_tell": any(r.limited and r.within_limits is None for r in results),
+        "cannot_tell": any(r.cannot_tell for r in results),
         "batches": batches,
         "standard": default[0] if default else None,
         "not_accredited": _not_accredited(certificate.lab, certificate.tested_on),

@@ -81,13 +81,25 @@ def load_standards():
     ]
 
 
+WITHIN = {evaluation.PASS: True, evaluation.FAIL: False}
+
+
 def results_within_limits(certificate, standard):
     """Each of ``certificate``'s results against ``standard`` (a
     ``StandardSpec``): ``{analyte code: True | False | None}``, ``None``
     where the standard sets no limit, the outcome is indeterminate, or the
     products the certificate covers would be judged differently (a per-
-    serving limit and two serving sizes). Reads the certificate's results
-    and batches' products as prefetched."""
+    serving limit and two serving sizes)."""
+    return {code: WITHIN.get(o) for code, o in result_outcomes(certificate, standard).items()}
+
+
+def result_outcomes(certificate, standard):
+    """Each of ``certificate``'s results judged alone against ``standard``:
+    ``{analyte code: outcome}`` (``evaluation.PASS``, ``FAIL``,
+    ``REPORTED`` when it sets no limit, ``INDETERMINATE``), ``None`` where
+    no requirement of the standard applies. Products the certificate covers
+    that would be judged differently make it ``INDETERMINATE``. Reads the
+    certificate's results and batches' products as prefetched."""
     facts = CertificateFacts(certificate.pk, certificate.tested_on, certificate.state)
     results = [
         ResultFacts(
@@ -105,10 +117,10 @@ def results_within_limits(certificate, standard):
     answers = {}
     for product in products:
         for code, outcome in evaluation.judge_results(results, product, standard).items():
-            within = {evaluation.PASS: True, evaluation.FAIL: False}.get(outcome)
-            answers[code] = within if answers.get(code, within) == within else None
-        for r in results:
-            answers.setdefault(r.analyte, None)
+            agreed = answers.get(code, outcome) == outcome
+            answers[code] = outcome if agreed else evaluation.INDETERMINATE
+    for r in results:
+        answers.setdefault(r.analyte, None)
     return answers
 
 
