@@ -95,15 +95,17 @@ def product_list(request):
         # it) leads to that vendor, or to a choice of vendors; a search
         # that reads as a lot code gets a lot code's advice.
         named = selectors.vendors_named(typed["vendor"]) if typed.get("vendor") else []
-        # To the name the filter matches (the slug when a stored name has
-        # spaces around it, which the form strips), and never to itself.
-        target = named[0] if len(named) == 1 else None
-        target = target and (target.name if target.name == target.name.strip() else target.slug)
-        if target and target.casefold() != typed["vendor"].casefold():
-            query = request.GET.copy()
-            query["vendor"] = target
-            query.pop("page", None)
-            return redirect(f"{reverse('product_list')}?{query.urlencode()}")
+        if len(named) == 1:
+            # To what the filter matches, never to itself: the name, or the
+            # slug when a stored name has spaces around it (the form strips
+            # what is typed, so that name could never match).
+            name = named[0].name
+            target = name if name == name.strip() else named[0].slug
+            if target.casefold() != typed["vendor"].casefold():
+                query = request.GET.copy()
+                query["vendor"] = target
+                query.pop("page", None)
+                return redirect(f"{reverse('product_list')}?{query.urlencode()}")
         context["vendors_named"] = named
         context["lot_like"] = looks_like_lot(typed.get("search") or "")
     return render(request, "registry/product_list.html", {**context, "page": page})
